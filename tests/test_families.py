@@ -109,6 +109,56 @@ def test_stacked_adamw_matches_torch_adamw_per_model():
         np.testing.assert_allclose(stacked[k].detach().numpy(), single.detach().numpy(), atol=1e-14)
 
 
+def test_family_of_seeds_matches_sequential_float64():
+    # equal learning rates and decays: the optimiser's one-call path (the mixed path is tested above)
+    configs = [TrainConfig(steps=30, batch_size=6, lr=1e-2, weight_decay=0.1, seed=s, warmup_steps=5,
+                           grad_clip=0.5, eval_every=10) for s in (0, 1, 2)]
+    sequential, fam = _run_both(torch.float64, configs, init_seeds=[20, 21, 22])
+    for k, res in enumerate(sequential):
+        np.testing.assert_allclose(fam.train_loss[k], res.train_loss, rtol=0, atol=1e-10)
+
+
+def test_stacked_adamw_one_call_path_is_torch_fused_adamw():
+    torch.manual_seed(1)
+    w = torch.randn(3, 4, 5)
+    grads = [torch.randn(3, 4, 5) for _ in range(5)]
+    stacked = torch.nn.Parameter(w.clone())
+    opt = StackedAdamW([stacked], [True], betas=(0.9, 0.99))
+    for g in grads:
+        stacked.grad = g.clone()
+        opt.step([1e-2] * 3, [0.1] * 3)
+    for k in range(3):
+        single = torch.nn.Parameter(w[k].clone())
+        ref = torch.optim.AdamW([single], lr=1e-2, weight_decay=0.1, betas=(0.9, 0.99), fused=True)
+        for g in grads:
+            single.grad = g[k].clone()
+            ref.step()
+        torch.testing.assert_close(stacked[k].detach(), single.detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_inactive_model_is_left_bit_for_bit_unchanged():
+    torch.manual_seed(2)
+    stacked = torch.nn.Parameter(torch.randn(3, 4, 5))
+    bias = torch.nn.Parameter(torch.randn(3, 1, 5))
+    opt = StackedAdamW([stacked, bias], [True, False])
+    before = stacked.detach().clone(), bias.detach().clone()
+    stacked.grad = torch.randn(3, 4, 5)
+    stacked.grad[1] = float("nan")  # a diverged model's gradient must not leak into its weights
+    bias.grad = torch.randn(3, 1, 5)
+    opt.step([1e-2, 1e-2, 1e-2], [0.1, 0.1, 0.1], active=[True, False, True])
+    assert torch.equal(stacked[1], before[0][1]) and torch.equal(bias[1], before[1][1])
+    assert not torch.equal(stacked[0], before[0][0]) and not torch.equal(bias[2], before[1][2])
+    assert torch.isfinite(stacked).all()
+
+
+def test_clipping_leaves_small_gradients_untouched():
+    p = torch.nn.Parameter(torch.zeros(2, 3))
+    g = torch.tensor([[0.3, 0.4, 0.0], [0.0, 0.1, 0.2]])
+    p.grad = g.clone()
+    clip_grad_norm_per_model([p], max_norm=1.0)
+    assert torch.equal(p.grad, g)
+
+
 def test_diverging_model_is_frozen_and_others_continue():
     configs = [TrainConfig(steps=30, batch_size=6, lr=lr, seed=0, grad_clip=None, schedule="constant")
                for lr in (1e-2, 1e6)]

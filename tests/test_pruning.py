@@ -8,8 +8,8 @@ import torch
 from scipy.optimize import minimize
 
 from scalinglab import pruning
-from scalinglab.models import MLP, MLPConfig
-from scalinglab.train import TrainConfig, seeded
+from scalinglab.models import MLP, MLPConfig, classification_loss
+from scalinglab.train import TrainConfig, seeded, train
 
 
 # --- selection -------------------------------------------------------------------------------
@@ -125,19 +125,8 @@ def test_perceptron_specs_cover_both_grids():
 # --- neural part ------------------------------------------------------------------------------
 
 
-def test_ensemble_matches_independent_mlps():
-    cfg = MLPConfig(input_dim=6, hidden=(8, 5), n_classes=3)
-    mlps = [seeded(lambda: MLP(cfg), s) for s in range(3)]
-    ens = pruning.MLPEnsemble.from_mlps(mlps)
-    x = torch.randn(3, 4, 6)
-    out = ens(x)
-    for k, mlp in enumerate(mlps):
-        assert torch.allclose(out[k], mlp(x[k]), atol=1e-6)
-    # biases are 1-D, so AdamW (scalinglab.train.make_optimizer) does not decay them
-    assert all(b.dim() == 1 for b in ens.biases)
-
-
-def test_ensemble_training_equals_separate_training(monkeypatch):
+def test_training_on_subsets_at_once_equals_separate_training(monkeypatch):
+    # each model of the stacked family trains on its own subset exactly as it would alone
     monkeypatch.setenv("SCALINGLAB_THREADS", "1")
     torch.manual_seed(0)
     cfg = MLPConfig(input_dim=4, hidden=(6,), n_classes=2)
@@ -145,23 +134,22 @@ def test_ensemble_training_equals_separate_training(monkeypatch):
     y = (x[:, 0] > 0).long()
     subsets = [np.arange(0, 20), np.arange(10, 30)]
     tc = TrainConfig(steps=5, batch_size=8, lr=1e-2, grad_clip=None, seed=3)
-    from scalinglab.train import train
-
     base = seeded(lambda: MLP(cfg), 0).double()
-    ens = pruning.MLPEnsemble.from_mlps([base, base]).double()
+    family, _ = pruning._train_on_subsets_at_once([base, base], x, y, subsets, tc, torch.device("cpu"))
+    # replay model 1 alone, as an ordinary MLP through scalinglab.train.train, with the same batches
     batch_fn = pruning.subset_batches(x, y, subsets, tc.batch_size)
-    train(ens, tc, batch_fn, pruning.ensemble_loss, device="cpu")
-    # replay model 1 alone with the same batches
-    single = pruning.MLPEnsemble.from_mlps([seeded(lambda: MLP(cfg), 0).double()]).double()
     gen = torch.Generator().manual_seed(tc.seed)
     replay = []
     for _ in range(tc.steps):
         xb, yb = batch_fn(gen)
-        replay.append((xb[1:2], yb[1:2]))
+        replay.append((xb[1], yb[1]))
     it = iter(replay)
-    train(single, tc, lambda g: next(it), pruning.ensemble_loss, device="cpu")
-    for W_ens, W_one in zip(ens.weights, single.weights):
-        assert torch.allclose(W_ens[1], W_one[0], atol=1e-10)
+    single = seeded(lambda: MLP(cfg), 0).double()
+    train(single, tc, lambda g: next(it), classification_loss, device="cpu")
+    torch.testing.assert_close(family.member(1).net[0].weight, single.net[0].weight, rtol=0, atol=1e-10)
+    assert not torch.allclose(family.member(0).net[0].weight, single.net[0].weight)  # subsets differ
+    xt = torch.randn(7, 4, dtype=torch.float64)
+    torch.testing.assert_close(pruning.family_predict(family, xt)[1], single(xt).detach())
 
 
 def test_subset_batches_draw_only_from_each_subset():

@@ -24,8 +24,8 @@ al. 2021, "Deep learning on a data diet": ‖softmax(f(x)) − onehot(y)‖₂ e
 averaged over several short runs) and the paper's self-supervised prototype score (k-means on an
 embedding learned without labels; difficulty = distance to the nearest centroid). Our embedding
 is a small SimCLR-style contrastive encoder (Chen et al. 2020) trained on augmented signals
-(random shifts, amplitude scaling, noise) — no labels are used. Many small classifiers are
-trained at once as a stacked ensemble (:class:`MLPEnsemble`) through ``scalinglab.train.train``.
+(random shifts, amplitude scaling, noise) — no labels are used. The many small classifiers of one
+(size, seed) are trained at once as one stacked family (:mod:`scalinglab.families`).
 
 Used by: chapter 03 (data pruning).
 """
@@ -37,10 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from scipy.optimize import nnls
 
+from .families import StackedMLP, train_family
 from .models import MLP, MLPConfig
 from .train import TrainConfig, default_device, seeded, train
 
@@ -201,58 +201,8 @@ def run_perceptron(spec: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-class MLPEnsemble(nn.Module):
-    """``n_models`` independent copies of :class:`scalinglab.models.MLP` with stacked weights.
-
-    ``forward(x)`` maps (K, B, input_dim) to logits (K, B, n_classes): model k sees only x[k]. Layer
-    weights are (K, fan_in, fan_out) tensors used with ``torch.baddbmm``; biases are stored flat
-    (1-D) so that ``scalinglab.train.make_optimizer`` does not decay them, exactly as for the MLP.
-    AdamW acts element-wise, so training the stack with the *sum* of the models' losses (and no
-    global gradient clipping) is training each model on its own. Used by chapter 03.
-    """
-
-    def __init__(self, config: MLPConfig, n_models: int):
-        super().__init__()
-        if n_models < 1:
-            raise ValueError(f"n_models must be >= 1, got {n_models}")
-        self.config = config
-        self.n_models = n_models
-        widths = [config.input_dim, *config.hidden, config.n_classes]
-        self.weights = nn.ParameterList(nn.Parameter(torch.empty(n_models, a, b)) for a, b in zip(widths[:-1], widths[1:]))
-        self.biases = nn.ParameterList(nn.Parameter(torch.empty(n_models * b)) for b in widths[1:])
-
-    @classmethod
-    def from_mlps(cls, mlps: list[MLP]) -> "MLPEnsemble":
-        """Stack the weights of MLPs with one config (model k starts exactly as ``mlps[k]``)."""
-        ens = cls(mlps[0].config, len(mlps))
-        linears = [[m for m in mlp.net if isinstance(m, nn.Linear)] for mlp in mlps]
-        with torch.no_grad():
-            for layer, (W, b) in enumerate(zip(ens.weights, ens.biases)):
-                W.copy_(torch.stack([lin[layer].weight.T for lin in linears]))  # (K, fan_in, fan_out)
-                b.copy_(torch.cat([lin[layer].bias for lin in linears]))
-        return ens
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        K = self.n_models
-        h = x  # (K, B, input_dim)
-        last = len(self.weights) - 1
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b.view(K, 1, -1), h, W)  # (K, B, fan_out)
-            if i < last:
-                h = F.relu(h)
-        return h
-
-
-def ensemble_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """Sum over models of each model's mean cross-entropy; batch = (x (K, B, D), y (K, B))."""
-    x, y = batch
-    logits = model(x)  # (K, B, C)
-    per_model = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape)
-    return per_model.mean(dim=1).sum()
-
-
 def subset_batches(x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray], batch_size: int):
-    """A ``batch_fn`` for :func:`scalinglab.train.train`: model k draws ``batch_size`` examples
+    """A stacked batch function: model k draws ``batch_size`` examples
     uniformly (with replacement) from its own subset ``subsets[k]`` of (x, y)."""
     K = len(subsets)
     lengths = torch.tensor([len(s) for s in subsets], dtype=torch.float64)
@@ -273,14 +223,23 @@ def subset_batches(x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray], 
 
 
 @torch.no_grad()
-def ensemble_predict(model: MLPEnsemble, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """Logits of every model on the same inputs x (n, D): returns (K, n, C)."""
-    model.eval()
-    out = []
-    for start in range(0, len(x), chunk):
-        xb = x[start:start + chunk]
-        out.append(model(xb.unsqueeze(0).expand(model.n_models, -1, -1)))
-    return torch.cat(out, dim=1)
+def family_predict(family: StackedMLP, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """Logits of every model of ``family`` on the same inputs x (n, D): returns (K, n, C)."""
+    family.eval()
+    return torch.cat([family(x[start:start + chunk]) for start in range(0, len(x), chunk)], dim=1)
+
+
+def _train_on_subsets_at_once(mlps: list[MLP], x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray],
+                              train_config: TrainConfig, device: torch.device):
+    """Train one copy of ``mlps[k]`` on ``subsets[k]`` for every k, as one stacked family
+    (:mod:`scalinglab.families`): each model has its own data, loss and AdamW state. One generator,
+    seeded from ``train_config.seed``, draws every model's batch indices."""
+    family = StackedMLP.from_models(mlps).to(device)
+    batch_fn = subset_batches(x, y, subsets, train_config.batch_size)
+    generator = torch.Generator().manual_seed(train_config.seed)
+    result = train_family(family, [train_config] * len(subsets), None, device=device,
+                          stacked_batch_fn=lambda: batch_fn(generator))
+    return family, result
 
 
 def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.ndarray], config: MLPConfig,
@@ -299,14 +258,12 @@ def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.
         mlps = [base] * len(subsets)
     else:
         mlps = [seeded(lambda: MLP(config), init_seed * 1000 + k) for k in range(len(subsets))]
-    model = MLPEnsemble.from_mlps(mlps).to(device)
     xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
-    result = train(model, train_config, subset_batches(xt, yt, subsets, train_config.batch_size),
-                   ensemble_loss, device=device)
+    family, result = _train_on_subsets_at_once(mlps, xt, yt, subsets, train_config, device)
     xs = torch.as_tensor(x_test, dtype=torch.float32, device=device)
     ys = torch.as_tensor(y_test, dtype=torch.long, device=device)
-    logits = ensemble_predict(model, xs)  # (K, n_test, C)
+    logits = family_predict(family, xs)  # (K, n_test, C)
     acc = (logits.argmax(-1) == ys).float().mean(1)
     loss = F.cross_entropy(logits.flatten(0, 1), ys.repeat(len(subsets)), reduction="none").view(len(subsets), -1).mean(1)
     return {"test_accuracy": acc.cpu().tolist(), "test_loss": loss.cpu().tolist(), "train_wall_s": result.wall_time_s}
@@ -329,13 +286,11 @@ def el2n_scores(x_train: np.ndarray, y_train: np.ndarray, config: MLPConfig, tra
         raise ValueError(f"n_runs must be >= 1, got {n_runs}")
     device = torch.device(device) if device is not None else default_device()
     mlps = [seeded(lambda: MLP(config), seed * 1000 + k) for k in range(n_runs)]
-    model = MLPEnsemble.from_mlps(mlps).to(device)
     xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
     everything = [np.arange(len(yt))] * n_runs
-    train(model, train_config, subset_batches(xt, yt, everything, train_config.batch_size), ensemble_loss,
-          device=device)
-    scores = el2n(ensemble_predict(model, xt), yt)  # (n_runs, n)
+    family, _ = _train_on_subsets_at_once(mlps, xt, yt, everything, train_config, device)
+    scores = el2n(family_predict(family, xt), yt)  # (n_runs, n)
     return scores.mean(0).cpu().numpy()
 
 
