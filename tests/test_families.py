@@ -217,6 +217,35 @@ def test_vmap_family_trains_like_sequential():
         np.testing.assert_allclose(res.train_loss[k], seq[k].train_loss, atol=1e-10)
 
 
+def test_vmap_family_of_transformers_with_tied_weights_trains_like_sequential():
+    # the output layer shares the embedding matrix: the family must keep them tied
+    from scalinglab.models import Transformer, TransformerConfig, lm_loss
+
+    from scalinglab.families import stacked_lm_loss
+
+    cfg = TransformerConfig(vocab_size=11, context_length=8, n_layer=1, n_head=2, d_model=8)
+
+    def batch_fn(g):
+        tokens = torch.randint(0, 11, (4, 9), generator=g)
+        targets = tokens[:, 1:].clone()
+        targets[:, :3] = -100  # ignored positions, as in the arithmetic task's prompts
+        return tokens[:, :-1], targets
+
+    configs = [TrainConfig(steps=12, batch_size=4, lr=1e-2, seed=s, warmup_steps=2) for s in (0, 1)]
+    seq = [train(seeded(lambda: Transformer(cfg), 30 + k).double(), c, batch_fn, lm_loss, device="cpu")
+           for k, c in enumerate(configs)]
+    models = [seeded(lambda: Transformer(cfg), 30 + k).double() for k in range(2)]
+    fam = VmapFamily(models)
+    res = train_family(fam, configs, batch_fn, loss_fn=stacked_lm_loss, device="cpu")
+    for k in range(2):
+        np.testing.assert_allclose(res.train_loss[k], seq[k].train_loss, rtol=0, atol=1e-10)
+        member = fam.member(k)
+        x = batch_fn(torch.Generator().manual_seed(5))[0]
+        trained = seeded(lambda: Transformer(cfg), 30 + k).double()
+        train(trained, configs[k], batch_fn, lm_loss, device="cpu")
+        torch.testing.assert_close(member(x), trained(x), rtol=0, atol=1e-9)
+
+
 def test_mismatched_shared_settings_rejected():
     family = build_mlp_family(CONFIG, [0, 1], device="cpu")
     configs = [TrainConfig(steps=5, batch_size=6), TrainConfig(steps=6, batch_size=6)]

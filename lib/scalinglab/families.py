@@ -12,8 +12,12 @@ Two ways to stack:
 - :class:`StackedMLP` — the book's :class:`~scalinglab.models.MLP` written by hand with batched
   matrix products: weights of shape ``(K, fan_in, fan_out)``. The fastest for MLP families.
 - :class:`VmapFamily` — any ``nn.Module`` via ``torch.func.stack_module_state`` +
-  ``functional_call`` + ``vmap`` (e.g. a family of small transformers). Dropout draws differently
-  per model (``randomness="different"``).
+  ``functional_call`` + ``vmap`` (e.g. a family of small transformers; tied weights stay tied).
+  Dropout draws differently per model (``randomness="different"``). Exact (tested), but on a CPU
+  it does not pay for transformers: for chapter 01's arithmetic transformers (widths 8-56, two
+  seeds) it ran at 0.8-1.0× the speed of one after another — vmap adds overhead to every op, and
+  torch 2.13 has no vmap rule for CPU attention, so that op runs model by model. Chapter 01
+  therefore trains its seeds one after another, on two single-thread workers.
 
 Both are trained by :func:`train_family`, which reproduces :func:`scalinglab.train.train` model by
 model: the same AdamW (decoupled weight decay on matrices only), the same learning-rate schedule,
@@ -39,6 +43,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
@@ -141,8 +146,11 @@ class VmapFamily(nn.Module):
         self._buffer_names = list(buffers.keys())
         for i, n in enumerate(self._buffer_names):
             self.register_buffer(f"_buffer_{i}", buffers[n].detach().clone())
-        base = copy.deepcopy(models[0]).to("meta")
-        self._base = [base]  # a list, so that the meta-device template is not a registered submodule
+        # The template whose parameters functional_call replaces. Not moved to the meta device:
+        # Module.to("meta") re-creates each parameter and so unties tied weights (e.g. a
+        # transformer's embedding and output layer), which functional_call must see tied.
+        base = copy.deepcopy(models[0]).requires_grad_(False)
+        self._base = [base]  # a list, so that the template is not a registered submodule
 
     def _buffers_dict(self) -> dict:
         return {n: getattr(self, f"_buffer_{i}") for i, n in enumerate(self._buffer_names)}
@@ -156,7 +164,12 @@ class VmapFamily(nn.Module):
         def one(p, b, *xs):
             return functional_call(base, (p, b), xs)
 
-        return vmap(one, randomness="different")(params, self._buffers_dict(), *inputs)
+        with warnings.catch_warnings():
+            # torch 2.13 has no vmap batching rule for CPU scaled-dot-product attention: vmap runs
+            # that one op model by model (everything else stays batched) and warns on every call.
+            warnings.filterwarnings("ignore", message=".*not yet implemented the batching rule for "
+                                                      "aten::_scaled_dot_product")
+            return vmap(one, randomness="different")(params, self._buffers_dict(), *inputs)
 
     def decay_mask(self) -> list[bool]:
         return [p.dim() >= 3 for p in self.stacked]  # the member's matrices have dim >= 2
@@ -165,10 +178,21 @@ class VmapFamily(nn.Module):
         return list(self.stacked)
 
     def member_state(self, k: int) -> dict:
-        """Model ``k``'s parameters and buffers by name (copies), for ``load_state_dict``."""
+        """Model ``k``'s parameters and buffers by name (copies), for ``load_state_dict``. A tied
+        parameter appears once, under its first name."""
         state = {n: p[k].detach().clone() for n, p in zip(self._names, self.stacked)}
         state.update({n: b[k].detach().clone() for n, b in self._buffers_dict().items()})
         return state
+
+    def member(self, k: int) -> nn.Module:
+        """Model ``k`` as an ordinary module (a copy of the template with its weights)."""
+        model = copy.deepcopy(self._base[0]).requires_grad_(True).to(self.stacked[0].device)
+        state = self.member_state(k)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        tied = set(model.state_dict()) - set(state)  # second names of tied parameters
+        if unexpected or set(missing) - tied:
+            raise RuntimeError(f"VmapFamily.member: unexpected {unexpected}, missing {missing}")
+        return model
 
 
 def build_mlp_family(config: MLPConfig, init_seeds: Sequence[int], dtype=torch.float32,
@@ -308,6 +332,20 @@ def stacked_classification_loss(family: nn.Module, batch) -> torch.Tensor:
     K, B, C = logits.shape
     per_example = F.cross_entropy(logits.reshape(K * B, C), labels.reshape(K * B), reduction="none")
     return per_example.view(K, B).mean(dim=1)
+
+
+def stacked_lm_loss(family: nn.Module, batch) -> torch.Tensor:
+    """Per-model mean next-token cross-entropy, shape (K,), of a stacked language-model batch
+    (inputs (K, B, T), targets (K, B, T) with -100 where no token counts): model k's value is
+    :func:`scalinglab.models.lm_loss` of its own batch. For :class:`VmapFamily` of language models
+    (tested; no chapter uses it yet, see the module notes on speed)."""
+    inputs, targets = batch
+    logits = family(inputs)  # (K, B, T, V)
+    K, V = logits.shape[0], logits.shape[-1]
+    per_token = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=-100,
+                                reduction="none").view(K, -1)  # (K, B·T), 0 where ignored
+    counted = (targets.view(K, -1) != -100).sum(dim=1)  # (K,)
+    return per_token.sum(dim=1) / counted
 
 
 @dataclass
