@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scalinglab.models import Transformer, TransformerConfig, flops_per_token, lm_loss
-from scalinglab.train import TrainConfig, configure_threads, seeded, train
+from scalinglab.train import TrainConfig, configure_threads, matmul_flops_per_s, seeded, train
 
 CONFIG = TransformerConfig(vocab_size=65, context_length=64, n_layer=4, n_head=4, d_model=128)
 BATCH = 12
@@ -101,15 +101,9 @@ def run_scalinglab(model, steps, seed):
     return steps * BATCH * CONFIG.context_length / result.wall_time_s
 
 
-def matmul_gflops(n=2048, reps=5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = math.inf
-    for _ in range(reps):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+def matmul_gflops(n=2048) -> float:
+    """This process's fp32 matmul throughput, measured afresh (the library's helper, uncached)."""
+    return matmul_flops_per_s.__wrapped__("cpu", torch.get_num_threads(), n=n) / 1e9
 
 
 def main(argv=None) -> dict:

@@ -77,3 +77,23 @@ def test_divergence_raises():
 
     with pytest.raises(FloatingPointError, match="step 0"):
         train(_tiny_model(), TrainConfig(steps=3, batch_size=4), _periodic_batches(batch=4), bad_loss, device="cpu")
+
+
+def test_step_time_leaves_out_evaluation():
+    import time
+
+    def slow_eval(model):
+        time.sleep(0.2)
+        return {"val": 0.0}
+
+    result = train(_tiny_model(), TrainConfig(steps=4, batch_size=4, eval_every=2), _periodic_batches(batch=4),
+                   lm_loss, slow_eval, device="cpu")
+    assert 0 < result.step_time_s < result.wall_time_s - 0.35  # two evaluations of 0.2 s are not counted
+
+
+def test_matmul_throughput_is_measured_and_cached():
+    from scalinglab.train import matmul_flops_per_s
+
+    first = matmul_flops_per_s("cpu", torch.get_num_threads(), n=256, repeats=2)
+    assert 1e8 < first < 1e14  # FLOP/s: between a slow phone and a large GPU
+    assert matmul_flops_per_s("cpu", torch.get_num_threads(), n=256, repeats=2) == first  # cached

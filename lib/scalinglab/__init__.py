@@ -6,7 +6,7 @@ Modules: ``models`` (transformer, MLP, parameter and FLOP counts), ``train`` (th
 (provenance and verdict files), ``params`` (parameter checks), ``plotting`` (theme and palette).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import warnings as _warnings
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import torch
 
 from .data.text import fixed_windows, python_stdlib_corpus, random_windows
-from .models import Transformer, TransformerConfig, lm_loss
-from .train import TrainConfig, default_device, seeded, train
+from .models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from .train import TrainConfig, default_device, matmul_flops_per_s, seeded, train
 
 
 @functools.lru_cache(maxsize=2)
@@ -55,7 +56,15 @@ def run_byte_lm(spec: dict) -> dict:
         return {"val_loss": float(np.mean(losses))}
 
     result = train(model, train_cfg, batch_fn, lm_loss, eval_fn, device=device)
+    # Throughput and model FLOPs utilisation of the training steps (evaluation excluded): PaLM's
+    # 6N + 12·L·T·d FLOPs per token against this process's measured fp32 matmul throughput.
+    tokens_per_s = train_cfg.steps * train_cfg.batch_size * cfg.context_length / result.step_time_s
+    model_flops_per_s = tokens_per_s * flops_per_token(cfg, "palm")
+    peak = matmul_flops_per_s(device.type, torch.get_num_threads())
     return {"history": result.history, "final_val_loss": result.final["val_loss"],
             "best_val_loss": min(row["val_loss"] for row in result.history),
             "wall_time_s": result.wall_time_s, "n_params": model.num_params(non_embedding=True),
-            "n_params_total": model.num_params(non_embedding=False)}
+            "n_params_total": model.num_params(non_embedding=False),
+            "device": device.type, "threads": torch.get_num_threads(), "tokens_per_s": tokens_per_s,
+            "model_flops_per_s": model_flops_per_s, "matmul_flops_per_s": peak,
+            "mfu": model_flops_per_s / peak}

@@ -11,6 +11,7 @@ Used by: every chapter that trains a model (00 power laws, 01 emergence, 02 inve
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -114,6 +115,30 @@ def configure_threads(n_threads: int | None = None) -> int:
     return torch.get_num_threads()
 
 
+@functools.lru_cache(maxsize=None)
+def matmul_flops_per_s(device: str = "cpu", n_threads: int | None = None, n: int | None = None,
+                       repeats: int = 5) -> float:
+    """Measured dense fp32 matmul throughput (FLOP/s) of this process on ``device``: the best of
+    ``repeats`` n×n products (n = 1024 on a CPU, 4096 on a GPU). The denominator of model FLOPs
+    utilisation (MFU, Chowdhery et al. 2022, App. B) — measured rather than taken from a data
+    sheet, so that it counts the threads this process really has (``n_threads``, part of the cache
+    key). Used by chapter 00 and ``benchmarks/``."""
+    dev = torch.device(device)
+    n = n or (4096 if dev.type == "cuda" else 1024)
+    a = torch.randn(n, n, device=dev)
+    b = torch.randn(n, n, device=dev)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    a @ b  # warm-up (allocation, kernel selection)
+    sync()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
 def progress_bar(total: int, desc: str, enabled: bool = True):
     """A tqdm bar that stays clean in executed notebooks and in the HTML book.
 
@@ -166,6 +191,7 @@ class TrainResult:
     train_loss: list[float]  # every step's training loss
     wall_time_s: float
     steps: int
+    step_time_s: float = math.nan  # time in training steps alone (no evaluation): throughput, MFU
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -209,7 +235,9 @@ def train(
     start = time.perf_counter()
     model.train()
     bar = progress_bar(config.steps, desc, enabled=progress)
+    step_time = 0.0
     for step in range(config.steps):
+        step_start = time.perf_counter()
         lr = learning_rate(step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -220,7 +248,8 @@ def train(
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        value = loss.item()
+        value = loss.item()  # also waits for the GPU, so that step_time is the step's real time
+        step_time += time.perf_counter() - step_start
         if not math.isfinite(value):
             bar.close()
             raise FloatingPointError(f"training loss became {value} at step {step} (lr={lr:.3g})")
@@ -236,4 +265,4 @@ def train(
     bar.close()
     wall = time.perf_counter() - start
     return TrainResult(history=history, final=history[-1], train_loss=losses, wall_time_s=wall,
-                       steps=config.steps)
+                       steps=config.steps, step_time_s=step_time)
