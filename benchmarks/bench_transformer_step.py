@@ -111,6 +111,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile(scalinglab model); compile time reported apart")
     args = parser.parse_args(argv)
     if args.threads:  # the library's loops call configure_threads() themselves: pass it on
         os.environ["SCALINGLAB_THREADS"] = str(args.threads)
@@ -127,6 +129,14 @@ def main(argv=None) -> dict:
         configure_threads(threads)
         our_tps.append(run_scalinglab(ours, args.steps, r + 1))
         configure_threads(threads)
+    compiled = None
+    if args.compile:  # compile time apart, then steady-state tokens/s of the compiled step
+        model = torch.compile(seeded(lambda: Transformer(CONFIG), 0))
+        start = time.perf_counter()
+        run_scalinglab(model, 2, 0)
+        compile_s = time.perf_counter() - start
+        compiled_tps = [run_scalinglab(model, args.steps, r + 1) for r in range(args.rounds)]
+        compiled = {"compile_s": compile_s, "tokens_s": max(compiled_tps)}
     gflops = max(gflops_before, matmul_gflops())
     ref_best, our_best = max(ref_tps), max(our_tps)
     ratio = our_best / ref_best
@@ -141,9 +151,15 @@ def main(argv=None) -> dict:
     print(f"  scalinglab step:    {our_best:9.0f} tokens/s   MFU {mfu_ours:5.1%}   (rounds: "
           + ", ".join(f"{v:.0f}" for v in our_tps) + ")")
     print(f"  ratio scalinglab / reference: {ratio:.2f}x  (target >= 1.0, aim >= 1.3: {verdict})")
+    if compiled is not None:
+        gain = compiled["tokens_s"] / our_best
+        saved_per_step = BATCH * CONFIG.context_length * (1 / our_best - 1 / compiled["tokens_s"])
+        breakeven = compiled["compile_s"] / saved_per_step if saved_per_step > 0 else math.inf
+        print(f"  torch.compile: {compiled['tokens_s']:.0f} tokens/s ({gain:.2f}x eager) after "
+              f"{compiled['compile_s']:.1f} s of compilation; pays for itself after {breakeven:,.0f} steps")
     return {"reference_tokens_s": ref_best, "scalinglab_tokens_s": our_best, "ratio": ratio,
             "matmul_gflops": gflops, "mfu": mfu_ours, "mfu_reference": mfu_ref, "threads": threads,
-            "flops_per_token": fpt}
+            "flops_per_token": fpt, "compiled": compiled}
 
 
 if __name__ == "__main__":
