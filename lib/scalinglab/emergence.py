@@ -39,6 +39,21 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def _decode(model: nn.Module, prompts: torch.Tensor, answer_length: int, batch_size: int,
+            next_token) -> torch.Tensor:
+    """Extend every prompt by ``answer_length`` tokens chosen by ``next_token(logits (b, V)) -> (b, 1)``."""
+    model.eval()
+    device = _device_of(model)
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        seq = prompts[start: start + batch_size].to(device)  # (b, P)
+        for _ in range(answer_length):
+            logits = model(seq)[:, -1, :]  # (b, V)
+            seq = torch.cat([seq, next_token(logits).to(device)], dim=1)  # (b, P + t + 1)
+        out.append(seq[:, prompts.shape[1]:].cpu())
+    return torch.cat(out)
+
+
 @torch.no_grad()
 def greedy_decode(model: nn.Module, prompts: torch.Tensor, answer_length: int,
                   batch_size: int = 4096) -> torch.Tensor:
@@ -47,16 +62,7 @@ def greedy_decode(model: nn.Module, prompts: torch.Tensor, answer_length: int,
     All prompts have the same length, so a batch grows one column per step; no KV cache (the
     sequences are ~20 tokens long).
     """
-    model.eval()
-    device = _device_of(model)
-    out = []
-    for start in range(0, len(prompts), batch_size):
-        seq = prompts[start: start + batch_size].to(device)  # (b, P)
-        for _ in range(answer_length):
-            logits = model(seq)[:, -1, :]  # (b, V)
-            seq = torch.cat([seq, logits.argmax(-1, keepdim=True)], dim=1)  # (b, P + t + 1)
-        out.append(seq[:, prompts.shape[1]:].cpu())
-    return torch.cat(out)
+    return _decode(model, prompts, answer_length, batch_size, lambda logits: logits.argmax(-1, keepdim=True))
 
 
 @torch.no_grad()
@@ -69,18 +75,12 @@ def sample_answers(model: nn.Module, prompts: torch.Tensor, answer_length: int,
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    model.eval()
-    device = _device_of(model)
-    out = []
-    for start in range(0, len(prompts), batch_size):
-        seq = prompts[start: start + batch_size].to(device)  # (b, P)
-        for _ in range(answer_length):
-            logits = model(seq)[:, -1, :].float() / temperature  # (b, V)
-            probs = F.softmax(logits, dim=-1).cpu()
-            token = torch.multinomial(probs, 1, generator=generator)  # (b, 1)
-            seq = torch.cat([seq, token.to(device)], dim=1)
-        out.append(seq[:, prompts.shape[1]:].cpu())
-    return torch.cat(out)
+
+    def sample(logits):
+        probs = F.softmax(logits.float() / temperature, dim=-1).cpu()  # (b, V)
+        return torch.multinomial(probs, 1, generator=generator)  # (b, 1)
+
+    return _decode(model, prompts, answer_length, batch_size, sample)
 
 
 @torch.no_grad()
