@@ -270,8 +270,7 @@ class StackedAdamW:
         self.n_models = self.params[0].shape[0]
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        # the kernel reads the step count from a float32 scalar tensor (as torch.optim does)
-        self.t = 0
+        # the step count, read by the kernel from a float32 scalar tensor (as torch.optim keeps it)
         self._step = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
 
     def _fused(self, idx: list[int], lr: float, weight_decay: float) -> None:
@@ -297,8 +296,7 @@ class StackedAdamW:
         live = [i for i, p in enumerate(self.params) if p.grad is not None]
         decay = [i for i in live if self.decay_mask[i]]
         no_decay = [i for i in live if not self.decay_mask[i]]
-        self.t += 1
-        self._step.fill_(self.t)
+        self._step += 1
         if all(active) and len(set(lr)) == 1 and len(set(weight_decay)) == 1:
             self._fused(decay, lr[0], weight_decay[0])
             self._fused(no_decay, lr[0], 0.0)

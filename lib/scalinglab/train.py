@@ -125,8 +125,9 @@ def matmul_flops_per_s(device: str = "cpu", n_threads: int | None = None, n: int
     key). Used by chapter 00 and ``benchmarks/``."""
     dev = torch.device(device)
     n = n or (4096 if dev.type == "cuda" else 1024)
-    a = torch.randn(n, n, device=dev)
-    b = torch.randn(n, n, device=dev)
+    generator = torch.Generator(device=dev).manual_seed(0)  # leaves the global RNG alone
+    a = torch.randn(n, n, device=dev, generator=generator)
+    b = torch.randn(n, n, device=dev, generator=generator)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     a @ b  # warm-up (allocation, kernel selection)
     sync()
