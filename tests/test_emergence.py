@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from scalinglab import emergence as em
+from scalinglab.experiments import emergence as em
 from scalinglab.data.arithmetic import VOCAB_SIZE, ArithmeticTask, make_problems
 
 

@@ -1,13 +1,12 @@
-"""Sweeps through executors: a process pool and a dask LocalCluster give the in-process results,
-write to the store atomically, and a re-run skips finished runs."""
+"""A chapter's sweep on worker processes and on a Dask LocalCluster gives the in-process results,
+writes to the store atomically, and a re-run skips finished runs."""
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from scalinglab.noise_scale import TeacherTask, train_batch_size_family
+from scalinglab.experiments.critical_batch import TeacherTask, train_batch_size_family
 from scalinglab.runs import RunStore, run_key, sweep
 
 
@@ -46,8 +45,7 @@ def _never_called(spec):  # module-level, so that it could be pickled if it were
 
 def test_process_pool_matches_in_process(tmp_path, in_process):
     store = RunStore(tmp_path)
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        results = sweep(_specs(), train_batch_size_family, store, executor=pool, progress=False)
+    results = sweep(_specs(), train_batch_size_family, store, workers=2, progress=False)
     assert [_strip(r) for r in results] == in_process
     _check_store(store, _specs())
     # a re-run serves every result from the store: the run function is never called
@@ -56,16 +54,12 @@ def test_process_pool_matches_in_process(tmp_path, in_process):
 
 
 def test_dask_local_cluster_matches_in_process(tmp_path, in_process):
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  env={"SCALINGLAB_THREADS": "1"}) as cluster, \
-            distributed.Client(cluster) as client:
-        store = RunStore(tmp_path)
-        results = sweep(_specs(), train_batch_size_family, store, executor=client, progress=False)
-        assert [_strip(r) for r in results] == in_process
-        _check_store(store, _specs())
-        again = sweep(_specs(), _never_called, store, executor=client, progress=False)
-        assert [_strip(r) for r in again] == in_process
+    store = RunStore(tmp_path)
+    results = sweep(_specs(), train_batch_size_family, store, scheduler_address="local", workers=2, progress=False)
+    assert [_strip(r) for r in results] == in_process
+    _check_store(store, _specs())
+    again = sweep(_specs(), _never_called, store, scheduler_address="local", progress=False)
+    assert [_strip(r) for r in again] == in_process
 
 
 def test_interrupted_sweep_resumes(tmp_path, in_process):

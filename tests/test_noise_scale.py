@@ -9,11 +9,11 @@ import torch
 
 os.environ.setdefault("SCALINGLAB_THREADS", "1")  # tiny models: one thread is fastest, above all on a busy machine
 
-from scalinglab.noise_scale import (TeacherTask, best_over_learning_rates, eval_step_grid,
-                                    fit_step_batch_law, hessian_noise_scale, linear_regression_truth,
-                                    make_stop_rule, noise_scale_from_gradients, per_example_noise_scale,
-                                    steps_to_target, train_batch_size_family, two_batch_estimates,
-                                    two_batch_noise_scale)
+from scalinglab.experiments.critical_batch import (TeacherTask, best_over_learning_rates, eval_step_grid,
+                                                   fit_step_batch_law, make_stop_rule, steps_to_target,
+                                                   train_batch_size_family)
+from scalinglab.noise_scale import (hessian_noise_scale, linear_regression_truth, noise_scale_from_gradients,
+                                    per_example_noise_scale, two_batch_estimates, two_batch_noise_scale)
 
 D = 6
 LAM = np.array([0.5, 1.0, 1.5, 2.0, 3.0, 4.0])  # input variances (H = diag(LAM))

@@ -92,7 +92,7 @@ def test_step_time_leaves_out_evaluation():
 
 
 def test_matmul_throughput_is_measured_and_cached():
-    from scalinglab.train import matmul_flops_per_s
+    from scalinglab.devices import matmul_flops_per_s
 
     first = matmul_flops_per_s("cpu", torch.get_num_threads(), n=256, repeats=2)
     assert 1e8 < first < 1e14  # FLOP/s: between a slow phone and a large GPU

@@ -1,12 +1,27 @@
 """scalinglab: the library behind the book "Scaling Laws, Reproduced".
 
-Modules: ``models`` (transformer, MLP, parameter and FLOP counts), ``train`` (the training loop),
-``data`` (seeded corpora as Hugging Face datasets), ``fit`` (power laws with bootstrap intervals),
-``runs`` (the resumable run store and sweeps), ``claims`` (claims and verdicts), ``chapter``
-(provenance and verdict files), ``params`` (parameter checks), ``plotting`` (theme and palette).
+Generic machinery, shared by every chapter:
+
+- ``models`` — the transformer and the MLP, parameter and FLOP counts;
+- ``train`` — the training loop (AdamW, schedules, clipping, evaluation, seeding);
+- ``families`` — many small models trained as one stacked model;
+- ``fit`` — power laws and lines with robust losses and bootstrap intervals;
+- ``intervals`` — 95 % intervals from a run's replicates (bootstrap, hierarchical, t);
+- ``noise_scale`` — gradient noise-scale estimators (per-example, two-batch, Hessian);
+- ``runs`` — the resumable run store, run specs and :func:`runs.sweep` (processes or Dask);
+- ``seeds`` — named seed streams derived from a chapter's seed;
+- ``devices`` — devices, threads and worker processes;
+- ``claims`` — claims, criteria, preconditions and the three-way verdict;
+- ``chapter`` — a chapter's bookkeeping: provenance, the verdict file, glued numbers;
+- ``params`` — checking a chapter's parameters before anything is trained;
+- ``plotting`` — the book's theme and model-size palette;
+- ``data`` — seeded, offline data sets (bytes of Python, arithmetic, the memo trap, MNIST-1D).
+
+Chapter-specific code — run functions and the functions that turn results into measured values —
+lives in ``experiments``, one module per chapter, named after its slug.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 import warnings as _warnings
 

@@ -1,10 +1,12 @@
 """Bookkeeping of one chapter's execution: provenance, verdict file, glued numbers.
 
-A chapter calls :func:`start` right after its parameters are checked and :meth:`ChapterRun.finish`
-at the end. ``finish`` writes ``<chapter>.verdicts.json`` into ``$SCALINGLAB_RESULTS_DIR`` (the
-book's runner points it beside the executed notebook) or the working directory, and glues every
-verdict as ``<claim id>_verdict`` for the prose. The report card and status pages are generated
-from these files.
+A chapter calls :func:`start` right after its parameters are checked and
+:meth:`ChapterRun.finish` at the end with its claims and what it measured. ``finish`` decides every
+claim (:func:`scalinglab.claims.evaluate`), writes ``<chapter>.verdicts.json`` into
+``$SCALINGLAB_RESULTS_DIR`` (the book's runner points it beside the executed notebook) or the
+working directory, and glues, for each claim, ``<ID>_verdict``, ``<ID>_reason``, ``<ID>_estimate``,
+``<ID>_lo`` and ``<ID>_hi`` for the prose. The report card, the status page and the stability tool
+read these files.
 
 Used by: every chapter; read by ``ci/build_book.py``.
 """
@@ -21,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .claims import Verdict, verdicts_table
+from .claims import Claim, Measurement, evaluate, verdicts_table
 
 
 class Text:
@@ -95,11 +97,13 @@ class ChapterRun:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    smoke: bool = False
+
     def provenance(self) -> dict:
-        from .train import configure_threads
+        from .devices import configure_threads
 
         configure_threads()
-        return {"commit": git_commit(), "profile": self.profile, "seed": self.seed,
+        return {"commit": git_commit(), "profile": self.profile, "seed": self.seed, "smoke": self.smoke,
                 "device": device_description(), "wall_time_s": round(self.elapsed(), 1),
                 "started_at": self.started_at, "versions": library_versions(), **self.extra}
 
@@ -107,10 +111,11 @@ class ChapterRun:
         folder = Path(os.environ.get("SCALINGLAB_RESULTS_DIR", "."))
         return folder / f"{self.chapter}.verdicts.json"
 
-    def finish(self, verdicts: list[Verdict]):
-        """Write the verdict file, glue the verdicts, and return the verdict table for display."""
+    def finish(self, claims: list[Claim], measured: dict[str, Measurement]):
+        """Decide every claim, write the verdict file, glue the verdicts, return the verdict table."""
+        verdicts = evaluate(claims, measured, self.profile, smoke=self.smoke)
         record = {"chapter": self.chapter, "title": self.title, "profile": self.profile,
-                  "seed": self.seed, "verdicts": [v.to_dict() for v in verdicts],
+                  "seed": self.seed, "smoke": self.smoke, "verdicts": [v.to_dict() for v in verdicts],
                   "provenance": self.provenance()}
         path = self.results_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,13 +124,19 @@ class ChapterRun:
         os.replace(tmp, path)
         for v in verdicts:
             glue(f"{v.id}_verdict", v.verdict)
+            glue(f"{v.id}_reason", v.reason)
+            glue(f"{v.id}_estimate", v.estimate)
+            glue(f"{v.id}_lo", v.interval[0])
+            glue(f"{v.id}_hi", v.interval[1])
         glue(f"{self.chapter}_wall_time_s", record["provenance"]["wall_time_s"])
+        self.verdicts = verdicts
         return verdicts_table(verdicts)
 
 
-def start(chapter: str, title: str, profile: str, seed: int) -> ChapterRun:
-    """Begin the chapter's clock (call after the parameters are checked)."""
-    from .train import configure_threads
+def start(chapter: str, title: str, profile: str, seed: int, smoke: bool = False) -> ChapterRun:
+    """Begin the chapter's clock (call after the parameters are checked). ``smoke=True`` marks a run
+    whose sizes and steps were capped to exercise the code path: its verdicts are all inconclusive."""
+    from .devices import configure_threads
 
     configure_threads()
-    return ChapterRun(chapter=chapter, title=title, profile=profile, seed=seed)
+    return ChapterRun(chapter=chapter, title=title, profile=profile, seed=seed, smoke=smoke)

@@ -1,67 +1,212 @@
-"""Claims as data, and verdicts computed from what a chapter just trained.
+"""Claims as data, and verdicts that are evidence.
 
-A :class:`Claim` names a published statement, where it comes from, what the chapter measures,
-and the criterion — as words for the reader and as code (``check``) for the machine. The
-criterion is fixed in the chapter before anything is trained. A chapter ends by calling
-:func:`evaluate` with the values it measured; each claim then gets one of three verdicts:
+A :class:`Claim` names a published statement, where it comes from, **one statistic** the chapter
+measures, how that statistic's 95 % interval is computed from the run's own replicates, and a
+:class:`Criterion` on it — fixed in the chapter before anything is trained. It also lists the
+:class:`Precondition` s under which the experiment can test the claim at all (the phenomenon lies
+inside the sweep, a tuned value is interior to its grid, the largest model is not budget-limited …).
 
-- ``reproduced``: the profile can decide the claim and the criterion holds;
-- ``not reproduced``: the profile can decide it and the criterion fails;
-- ``inconclusive at this profile``: this profile is too small to decide it (the claim says which
-  profiles can), or the measurement could not be made (e.g. NaN).
+A chapter measures each claim as a :class:`Measurement` (estimate, interval, the seeds used and the
+measured value of every precondition) and the book decides with three words:
 
-Used by: every chapter, and by ``ci/build_book.py`` for the report card.
+- ``reproduced``: every precondition held and the criterion holds over the **whole** interval;
+- ``not reproduced``: every precondition held and the criterion fails over the whole interval;
+- ``inconclusive at this profile``: the interval straddles a threshold (underpowered), a
+  precondition failed, the profile is too small to decide the claim, or the run was a smoke test.
+
+Every verdict carries a one-sentence reason. No point estimate decides anything.
+
+Used by: every chapter (through :meth:`scalinglab.chapter.ChapterRun.finish`), the report card and
+the stability tool in ``ci/``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive at this profile"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
+#: Short labels for tables and badges, in the order of :data:`VERDICTS`.
+VERDICT_SYMBOLS = {REPRODUCED: "✔", NOT_REPRODUCED: "✘", INCONCLUSIVE: "?"}
+#: Colours for figures of verdicts (the report card's forest plots).
+VERDICT_COLOURS = {REPRODUCED: "#2e7d32", NOT_REPRODUCED: "#c62828", INCONCLUSIVE: "#9e9e9e"}
+
+#: The execution profiles every chapter defines: ``ci`` (2 CPU cores, ≤ 5 minutes) and ``full`` (a GPU).
+PROFILES = ("ci", "full")
+
+
+def _fmt(x: float) -> str:
+    """A number for a sentence: 3 significant figures, no exponent for ordinary magnitudes."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "nan"
+    return f"{x:.3g}"
+
+
+# --- criteria ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Criterion:
+    """A condition on one number: ``statistic ≥ low``, ``statistic ≤ high`` or ``low ≤ statistic ≤ high``.
+
+    Build one with :func:`at_least`, :func:`at_most` or :func:`between`. :meth:`decide` applies it to an
+    interval: True when every point of the interval satisfies it, False when none does, None when the
+    interval straddles a threshold.
+    """
+
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self):
+        if self.low is None and self.high is None:
+            raise ValueError("a Criterion needs a low or a high threshold")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"Criterion: low {self.low} > high {self.high}")
+
+    @property
+    def thresholds(self) -> list[float]:
+        return [t for t in (self.low, self.high) if t is not None]
+
+    def holds(self, value: float) -> bool:
+        """The criterion at a single value (used for preconditions, which are measured quantities)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def decide(self, lo: float, hi: float) -> bool | None:
+        """True: the whole interval [lo, hi] satisfies the criterion; False: none of it does; None: it straddles."""
+        if lo > hi:
+            raise ValueError(f"interval with lo {lo} > hi {hi}")
+        inside_low = self.low is None or lo >= self.low
+        inside_high = self.high is None or hi <= self.high
+        if inside_low and inside_high:
+            return True
+        below = self.low is not None and hi < self.low
+        above = self.high is not None and lo > self.high
+        if below or above:
+            return False
+        return None
+
+    def describe(self, name: str = "statistic") -> str:
+        if self.low is not None and self.high is not None:
+            return f"{_fmt(self.low)} ≤ {name} ≤ {_fmt(self.high)}"
+        if self.low is not None:
+            return f"{name} ≥ {_fmt(self.low)}"
+        return f"{name} ≤ {_fmt(self.high)}"
+
+
+def at_least(threshold: float) -> Criterion:
+    return Criterion(low=float(threshold))
+
+
+def at_most(threshold: float) -> Criterion:
+    return Criterion(high=float(threshold))
+
+
+def between(low: float, high: float) -> Criterion:
+    return Criterion(low=float(low), high=float(high))
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """A condition under which the experiment can test the claim at all, on one measured value."""
+
+    name: str  # short key, e.g. "lr_interior"; the Measurement reports its value under this name
+    description: str  # in words, e.g. "share of best learning rates on an edge of the grid"
+    requirement: Criterion
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description,
+                "requirement": self.requirement.describe(self.name)}
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A change of criterion against the previous edition: made before the run that tests it."""
+
+    date: str  # ISO date of the revision
+    previous: str  # the old criterion, in words
+    reason: str  # why it changed (never "to match a result")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A published claim and the machine-checkable criterion the book holds it to."""
+    """A published claim and the criterion the book holds it to."""
 
     id: str  # short and unique across the book, e.g. "K1"
     statement: str  # the claim in one sentence
     source: str  # paper, and figure/table/section
-    measure: str  # what the chapter measures
-    criterion: str  # the criterion in words (the same as ``check``)
-    check: Callable[[dict], bool | None] = field(compare=False, repr=False)
-    decided_by: tuple[str, ...] = ("ci", "full")  # profiles large enough to decide it
+    statistic: str  # the one number that decides it, e.g. "MARE(log-linear) / MARE(power law)"
+    interval: str  # how the 95 % interval is computed, e.g. "bootstrap over seeds (2000 resamples)"
+    criterion: Criterion
+    preconditions: tuple[Precondition, ...] = ()
+    decided_by: tuple[str, ...] = PROFILES  # profiles large enough to decide it
     paper_value: str | None = None  # the paper's number, when it gives one
+    revisions: tuple[Revision, ...] = ()
+    headline: bool = False  # the chapter's headline claim (must be decided at every seed)
+
+    def __post_init__(self):
+        unknown = set(self.decided_by) - set(PROFILES)
+        if unknown:
+            raise ValueError(f"Claim {self.id}: decided_by has unknown profiles {sorted(unknown)}; allowed: {PROFILES}")
+        names = [p.name for p in self.preconditions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Claim {self.id}: precondition names must be unique, got {names}")
+
+    @property
+    def criterion_text(self) -> str:
+        return self.criterion.describe(self.statistic)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("check")
-        d["decided_by"] = list(self.decided_by)
-        return d
+        return {"id": self.id, "statement": self.statement, "source": self.source,
+                "statistic": self.statistic, "interval": self.interval, "criterion": self.criterion_text,
+                "thresholds": self.criterion.thresholds,
+                "preconditions": [p.to_dict() for p in self.preconditions],
+                "decided_by": list(self.decided_by), "paper_value": self.paper_value,
+                "revisions": [asdict(r) for r in self.revisions], "headline": self.headline}
+
+
+# --- measurements and verdicts ------------------------------------------------------------------------
+
+@dataclass
+class Measurement:
+    """What a chapter measured for one claim: the statistic's estimate and 95 % interval, the seeds
+    behind it, each precondition's measured value (by name), and any values reported beside it."""
+
+    estimate: float
+    interval: tuple[float, float]
+    seeds: list[int]
+    preconditions: dict[str, float] = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
 
 
 @dataclass
 class Verdict:
-    """The outcome of one claim in one run."""
+    """The outcome of one claim in one run: the full record written to ``<chapter>.verdicts.json``."""
 
     claim: dict
     verdict: str
-    criterion_met: bool | None
-    measured: dict
+    reason: str
+    estimate: float | None
+    interval: list[float | None]
+    preconditions: list[dict]
+    seeds: list[int]
     profile: str
-    note: str = ""
+    details: dict = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.claim["id"]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["id"] = self.id
+        d["statistic"] = self.claim["statistic"]
+        d["thresholds"] = self.claim["thresholds"]
+        d["revised"] = bool(self.claim["revisions"])
+        return _jsonable(d)
 
 
 def _jsonable(value):
@@ -83,70 +228,97 @@ def _jsonable(value):
     return value
 
 
-def judge(claim: Claim, measured: dict, profile: str) -> Verdict:
-    """Apply ``claim.check`` to ``measured`` and turn the outcome into a verdict for ``profile``."""
+def _finite(x) -> bool:
     try:
-        met = claim.check(measured)
-    except (KeyError, ValueError, ZeroDivisionError, FloatingPointError) as exc:
-        met, note = None, f"could not be measured: {type(exc).__name__}: {exc}"
-    else:
-        note = ""
-    if met is not None:
-        met = bool(met)
-    if profile not in claim.decided_by:
-        verdict = INCONCLUSIVE
-        note = note or (f"only the {', '.join(claim.decided_by)} profile can decide this claim; "
-                        f"at '{profile}' the criterion was {'met' if met else 'not met' if met is not None else 'not measurable'}")
-    elif met is None:
-        verdict = INCONCLUSIVE
-        note = note or "the measurement needed by the criterion was not available"
-    else:
-        verdict = REPRODUCED if met else NOT_REPRODUCED
-    return Verdict(claim=claim.to_dict(), verdict=verdict, criterion_met=met,
-                   measured=_jsonable(measured), profile=profile, note=note)
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
-def evaluate(claims: list[Claim], measured: dict[str, dict], profile: str) -> list[Verdict]:
-    """Verdicts for ``claims``; ``measured[claim.id]`` holds the values its check reads."""
+def judge(claim: Claim, measurement: Measurement, profile: str, smoke: bool = False) -> Verdict:
+    """Decide one claim from its measurement, by the book's rule (see the module docstring)."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    missing = [p.name for p in claim.preconditions if p.name not in measurement.preconditions]
+    if missing:
+        raise KeyError(f"claim {claim.id}: no measured value for preconditions {missing}")
+    pre_records, failed = [], []
+    for p in claim.preconditions:
+        value = measurement.preconditions[p.name]
+        held = p.requirement.holds(value)
+        pre_records.append({**p.to_dict(), "value": value, "held": held})
+        if not held:
+            failed.append(f"{p.description} is {_fmt(value)} (needs {p.requirement.describe(p.name)})")
+    lo, hi = measurement.interval
+    estimate = measurement.estimate
+    stat, rule = claim.statistic, claim.criterion_text
+
+    if smoke:
+        verdict, reason = INCONCLUSIVE, "smoke run: sizes and steps are capped to test the code path, so nothing is decided"
+    elif profile not in claim.decided_by:
+        verdict = INCONCLUSIVE
+        reason = (f"only the {' and '.join(claim.decided_by)} profile can decide this claim; at '{profile}' "
+                  f"{stat} = {_fmt(estimate)} [{_fmt(lo)}, {_fmt(hi)}] is reported, not judged")
+    elif not (_finite(estimate) and _finite(lo) and _finite(hi)):
+        verdict, reason = INCONCLUSIVE, f"{stat} could not be measured (estimate {_fmt(estimate)}, interval [{_fmt(lo)}, {_fmt(hi)}])"
+    elif failed:
+        verdict, reason = INCONCLUSIVE, "precondition failed: " + "; ".join(failed)
+    else:
+        decided = claim.criterion.decide(float(lo), float(hi))
+        span = f"{stat} = {_fmt(estimate)}, 95 % interval [{_fmt(lo)}, {_fmt(hi)}]"
+        if decided is True:
+            verdict, reason = REPRODUCED, f"{span}: the whole interval satisfies {rule}"
+        elif decided is False:
+            verdict, reason = NOT_REPRODUCED, f"{span}: the whole interval fails {rule}"
+        else:
+            shown = " and ".join(_fmt(t) for t in claim.criterion.thresholds)
+            verdict, reason = INCONCLUSIVE, f"underpowered: {span} straddles the threshold {shown} of {rule}"
+    return Verdict(claim=claim.to_dict(), verdict=verdict, reason=reason, estimate=estimate,
+                   interval=[lo, hi], preconditions=pre_records, seeds=list(measurement.seeds),
+                   profile=profile, details=_jsonable(measurement.details))
+
+
+def evaluate(claims: list[Claim], measured: dict[str, Measurement], profile: str,
+             smoke: bool = False) -> list[Verdict]:
+    """Verdicts for ``claims``; ``measured[claim.id]`` is that claim's :class:`Measurement`."""
     ids = [c.id for c in claims]
     if len(set(ids)) != len(ids):
         raise ValueError(f"claim ids must be unique, got {ids}")
     missing = [i for i in ids if i not in measured]
     if missing:
         raise KeyError(f"no measurements for claims {missing}")
-    return [judge(c, measured[c.id], profile) for c in claims]
+    extra = sorted(set(measured) - set(ids))
+    if extra:
+        raise KeyError(f"measurements for unknown claims {extra}")
+    return [judge(c, measured[c.id], profile, smoke=smoke) for c in claims]
 
+
+# --- tables for the chapter -----------------------------------------------------------------------------
 
 def claims_table(claims: list[Claim]):
-    """The claims as a DataFrame for the chapter's 'claims' section (shown before training)."""
+    """The claims, whole, for the chapter's claims section (shown before training)."""
     import pandas as pd
 
-    return pd.DataFrame([
-        {"id": c.id, "claim": c.statement, "source": c.source, "measured": c.measure,
-         "criterion": c.criterion, "decided at": ", ".join(c.decided_by)}
-        for c in claims
-    ]).set_index("id")
-
-
-def format_measured(measured: dict, digits: int = 3) -> str:
-    """'name = value' pairs, numbers to ``digits`` significant figures."""
-    parts = []
-    for k, v in measured.items():
-        if isinstance(v, float):
-            parts.append(f"{k} = {v:.{digits}g}")
-        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) for x in v):
-            parts.append(f"{k} = [" + ", ".join(f"{x:.{digits}g}" for x in v) + "]")
-        else:
-            parts.append(f"{k} = {v}")
-    return "; ".join(parts)
+    rows = []
+    for c in claims:
+        rows.append({
+            "id": c.id + (" (headline)" if c.headline else ""),
+            "claim": c.statement, "source": c.source, "statistic (95 % interval)": f"{c.statistic} — {c.interval}",
+            "criterion": c.criterion_text,
+            "preconditions": "; ".join(p.requirement.describe(p.description) for p in c.preconditions) or "—",
+            "decided at": ", ".join(c.decided_by),
+            "revised": "; ".join(f"{r.date}: was “{r.previous}” — {r.reason}" for r in c.revisions) or "—",
+        })
+    return pd.DataFrame(rows).set_index("id")
 
 
 def verdicts_table(verdicts: list[Verdict]):
-    """The verdicts as a DataFrame: id, verdict, measured values, criterion."""
+    """The verdicts as a DataFrame: verdict, estimate and interval, criterion, reason."""
     import pandas as pd
 
     return pd.DataFrame([
-        {"id": v.id, "verdict": v.verdict, "measured": format_measured(v.measured),
-         "criterion": v.claim["criterion"], "note": v.note}
+        {"id": v.id, "verdict": f"{VERDICT_SYMBOLS[v.verdict]} {v.verdict}",
+         "estimate [95 % interval]": f"{_fmt(v.estimate)} [{_fmt(v.interval[0])}, {_fmt(v.interval[1])}]",
+         "criterion": v.claim["criterion"], "reason": v.reason}
         for v in verdicts
     ]).set_index("id")

@@ -13,8 +13,6 @@ import numpy as np
 import seaborn as sns
 
 SIZE_CMAP = "flare"
-VERDICT_COLOURS = {"reproduced": "#2e7d32", "not reproduced": "#c62828",
-                   "inconclusive at this profile": "#9e9e9e"}
 
 
 def set_theme() -> None:

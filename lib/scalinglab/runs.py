@@ -1,40 +1,52 @@
-"""The run store: every training run, keyed by what determines its result.
+"""The run store: every training run, keyed by the spec that determines its result.
 
-A run is described by a JSON-able ``spec`` (model config, training config, data spec, seed …).
-Its key is a hash of the spec and the library version, so a change to either gives a new entry
-and stale results are never served. Entries are written atomically (temporary file + rename): a
-reader sees a complete entry or none, so a sweep killed mid-way resumes where it stopped.
-Weights, when kept, are written first with safetensors; the JSON record is the commit point.
+A run is described by a **spec**: a frozen dataclass that holds every setting its run function
+reads (model config, training config, data, seeds …), so that no hidden constant can serve a
+stale result. Its key is a hash of the whole spec — its class name and every field — and the
+library version. Entries are written atomically (temporary file + rename): a reader sees a
+complete entry or none, so a sweep killed mid-way resumes where it stopped. Weights, when kept,
+are written first with safetensors; the JSON record is the commit point.
 
-Sweeps run their missing runs through any ``concurrent.futures.Executor``: in-process by default,
-a process pool, or a ``dask.distributed.Client``. Workers write to the store themselves, so the
-store stays the single source of truth.
+:func:`sweep` runs what the store lacks, in this process, on a pool of single-thread worker
+processes it opens and closes itself (``workers``), or on a Dask cluster (``scheduler_address``).
+Workers write to the store themselves, so the store stays the single source of truth.
 
 Used by: every chapter (each sweep goes through :func:`sweep`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import tempfile
-from concurrent.futures import Executor
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import __version__
 
-RunFn = Callable[[dict], dict]
+Spec = Any  # a frozen dataclass instance (or, for small tests, a JSON-able dict)
+RunFn = Callable[[Spec], dict]
+
+
+def spec_dict(spec: Spec) -> dict:
+    """The JSON-able content of a spec: a dataclass's fields (nested dataclasses too) with its class
+    name under ``"run"``, or a dict as it is."""
+    if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
+        return {"run": f"{type(spec).__module__}.{type(spec).__qualname__}", **dataclasses.asdict(spec)}
+    if isinstance(spec, dict):
+        return spec
+    raise TypeError(f"a run spec is a dataclass instance or a dict, got {type(spec).__name__}")
 
 
 def _canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def run_key(spec: dict) -> str:
-    """Hash of the spec and the library version (hex, 20 characters)."""
-    payload = _canonical({"spec": spec, "scalinglab": __version__})
+def run_key(spec: Spec) -> str:
+    """Hash of the whole spec and the library version (hex, 20 characters)."""
+    payload = _canonical({"spec": spec_dict(spec), "scalinglab": __version__})
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -78,21 +90,21 @@ class RunStore:
     def _weights_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.safetensors"
 
-    def get(self, spec: dict) -> dict | None:
+    def get(self, spec: Spec) -> dict | None:
         """The stored result of ``spec``, or None if it has not finished (or its record is damaged)."""
         path = self._json_path(run_key(spec))
         try:
             record = json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
             return None
-        if not record.get("complete") or record.get("spec") != json.loads(_canonical(spec)):
+        if not record.get("complete") or record.get("spec") != json.loads(_canonical(spec_dict(spec))):
             return None
         return record["result"]
 
-    def __contains__(self, spec: dict) -> bool:
+    def __contains__(self, spec: Spec) -> bool:
         return self.get(spec) is not None
 
-    def put(self, spec: dict, result: dict, weights: dict | None = None) -> str:
+    def put(self, spec: Spec, result: dict, weights: dict | None = None) -> str:
         """Store ``result`` (JSON-able) and optional ``weights`` (name -> tensor). Returns the key."""
         key = run_key(spec)
         if weights is not None:
@@ -100,12 +112,12 @@ class RunStore:
 
             tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
             _atomic_write_bytes(self._weights_path(key), save(tensors))
-        record = {"key": key, "scalinglab": __version__, "spec": json.loads(_canonical(spec)),
+        record = {"key": key, "scalinglab": __version__, "spec": json.loads(_canonical(spec_dict(spec))),
                   "result": result, "has_weights": weights is not None, "complete": True}
         _atomic_write_bytes(self._json_path(key), _canonical(record).encode())
         return key
 
-    def weights(self, spec: dict) -> dict | None:
+    def weights(self, spec: Spec) -> dict | None:
         """The stored weights of ``spec`` as a dict of CPU tensors, or None."""
         if self.get(spec) is None:
             return None
@@ -120,7 +132,7 @@ class RunStore:
         return sorted(p.stem for p in self.root.glob("*/*.json"))
 
 
-def _run_and_store(run_fn: RunFn, spec: dict, root: str) -> dict:
+def _run_and_store(run_fn: RunFn, spec: Spec, root: str) -> dict:
     """Executed where the run happens (this process or a worker): run, then commit to the store."""
     result = run_fn(spec)
     weights = result.pop("_weights", None) if isinstance(result, dict) else None
@@ -128,20 +140,52 @@ def _run_and_store(run_fn: RunFn, spec: dict, root: str) -> dict:
     return result
 
 
-def sweep(specs: list[dict], run_fn: RunFn, store: RunStore | None = None, *, refresh: bool = False,
-          executor: Executor | None = None, progress: bool = True, desc: str = "runs",
-          cost: Callable[[dict], float] | None = None) -> list[dict]:
+def _dask_client(scheduler_address: str, workers: int | None):
+    """A Dask client: ``"local"`` starts a LocalCluster of single-thread worker processes (closed with
+    the client); anything else is the address of a running scheduler (``tcp://host:8786``)."""
+    from dask.distributed import Client, LocalCluster
+
+    from .devices import available_cores, single_thread_worker
+
+    if scheduler_address == "local":
+        cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+                               dashboard_address=None, env={"SCALINGLAB_THREADS": "1"})
+        client = Client(cluster)
+        client.run(single_thread_worker)
+        return client, cluster
+    client = Client(scheduler_address)
+    client.run(single_thread_worker)
+    return client, None
+
+
+def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, refresh: bool = False,
+          workers: int | None = None, scheduler_address: str = "", progress: bool = True, desc: str = "runs",
+          cost: Callable[[Spec], float] | None = None) -> list[dict]:
     """Results of ``run_fn(spec)`` for every spec, in order, computing only what the store lacks.
 
-    ``run_fn`` returns a JSON-able dict; a ``"_weights"`` entry (name -> tensor) is saved with
-    safetensors and removed from the result. With ``refresh=True`` every run is recomputed.
-    ``executor`` may be any ``concurrent.futures.Executor`` (``run_fn`` must then be picklable,
-    i.e. a module-level function); ``dask.distributed.Client`` works too, since it offers
-    ``submit`` and futures with ``result()``. ``cost(spec)``, if given, estimates a run's cost:
-    the most expensive runs are submitted first so that parallel workers finish together.
+    ``run_fn`` is a module-level function (so that worker processes can import it) that returns a
+    JSON-able dict; a ``"_weights"`` entry (name -> tensor) is saved with safetensors and removed from
+    the result. With ``refresh=True`` every run is recomputed.
+
+    Where the missing runs execute:
+
+    - ``scheduler_address`` (a chapter parameter): ``""`` runs locally; ``"local"`` starts a Dask
+      ``LocalCluster`` of ``workers`` single-thread processes for this sweep; any other value is the
+      address of a running Dask scheduler, whose workers must have ``scalinglab`` installed and share
+      the store's folder (``SCALINGLAB_RUN_STORE`` on a shared file system);
+    - else ``workers``: ``None`` = one single-thread process per core on a CPU and in-process on a GPU;
+      ``1`` = in this process; ``n > 1`` = a pool of n single-thread processes, opened and closed here.
+
+    ``cost(spec)``, if given, estimates a run's cost: the most expensive runs are submitted first so
+    that parallel workers finish together.
     """
+    from .devices import cpu_process_pool, default_device
     from .train import progress_bar
 
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"sweep: workers must be None or an integer >= 1, got {workers!r}")
+    if not isinstance(scheduler_address, str):
+        raise ValueError(f"sweep: scheduler_address must be a string ('' for local runs), got {scheduler_address!r}")
     store = store if store is not None else RunStore()
     results: list[dict | None] = [None if refresh else store.get(s) for s in specs]
     todo = [i for i, r in enumerate(results) if r is None]
@@ -149,46 +193,30 @@ def sweep(specs: list[dict], run_fn: RunFn, store: RunStore | None = None, *, re
         todo.sort(key=lambda i: -cost(specs[i]))
     bar = progress_bar(len(specs), desc, enabled=progress)
     bar.update(len(specs) - len(todo))
-    if executor is None:
-        for i in todo:
-            results[i] = _run_and_store(run_fn, specs[i], str(store.root))
-            bar.update(1)
-    else:
-        futures = {i: executor.submit(_run_and_store, run_fn, specs[i], str(store.root)) for i in todo}
-        for i, future in futures.items():
-            results[i] = future.result()
-            bar.update(1)
-    bar.close()
+    root = str(store.root)
+    executor, cluster, close, submit_options = None, None, None, {}
+    if todo and scheduler_address:
+        executor, cluster = _dask_client(scheduler_address, workers)
+        close, submit_options = executor.close, {"pure": False}  # every call runs: no caching by argument hash
+    elif len(todo) > 1:
+        n = workers if workers is not None else (None if default_device().type == "cpu" else 1)
+        executor = cpu_process_pool(min(n, len(todo)) if n is not None else None)
+        close = executor.shutdown if executor is not None else None
+    try:
+        if executor is None:
+            for i in todo:
+                results[i] = _run_and_store(run_fn, specs[i], root)
+                bar.update(1)
+        else:
+            futures = {i: executor.submit(_run_and_store, run_fn, specs[i], root, **submit_options)
+                       for i in todo}
+            for i, future in futures.items():
+                results[i] = future.result()
+                bar.update(1)
+    finally:
+        if close is not None:
+            close()
+        if cluster is not None:
+            cluster.close()
+        bar.close()
     return results  # type: ignore[return-value]
-
-
-def single_thread_worker() -> None:
-    """Process-pool initialiser: one torch thread and one BLAS thread in each worker process."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    os.environ["SCALINGLAB_THREADS"] = "1"  # read by scalinglab.train.configure_threads
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-
-
-def cpu_process_pool(n_workers: int | None = None) -> Executor | None:
-    """A pool of single-threaded worker processes for :func:`sweep`, or None for ``n_workers <= 1``.
-
-    On small CPU models, two one-thread processes side by side outrun one two-thread process
-    (``shared/notes/toolchain.md``: +28 %), and idle OpenMP threads stop spinning against each
-    other. Workers are spawned, not forked, so no OpenMP state is inherited. Default: one worker
-    per core this process may use. Used by: chapters 01, 02 and 03 for their CPU sweeps.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if n_workers is None:
-        try:
-            n_workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            n_workers = os.cpu_count() or 1
-    if n_workers <= 1:
-        return None
-    return ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=single_thread_worker)

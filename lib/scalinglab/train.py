@@ -11,7 +11,6 @@ Used by: every chapter that trains a model (00 power laws, 01 emergence, 02 inve
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import random
@@ -24,6 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .devices import configure_threads, default_device
 
 Batch = Any
 BatchFn = Callable[[torch.Generator], Batch]
@@ -89,55 +90,6 @@ def seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
     """Build a model under a fixed seed, so that its initial weights depend on ``seed`` alone."""
     seed_everything(seed)
     return build()
-
-
-def default_device() -> torch.device:
-    """CUDA when present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def configure_threads(n_threads: int | None = None) -> int:
-    """Use every core the process may run on unless ``SCALINGLAB_THREADS`` or ``n_threads`` says less.
-
-    Small models gain nothing from more threads than cores, and over-subscription (e.g. two
-    processes with all threads each) costs 2-4× on these machines.
-    """
-    if n_threads is None:
-        env = os.environ.get("SCALINGLAB_THREADS")
-        if env:
-            n_threads = int(env)
-        else:
-            try:
-                n_threads = len(os.sched_getaffinity(0))
-            except AttributeError:  # not on Linux
-                n_threads = os.cpu_count() or 1
-    torch.set_num_threads(max(1, n_threads))
-    return torch.get_num_threads()
-
-
-@functools.lru_cache(maxsize=None)
-def matmul_flops_per_s(device: str = "cpu", n_threads: int | None = None, n: int | None = None,
-                       repeats: int = 5) -> float:
-    """Measured dense fp32 matmul throughput (FLOP/s) of this process on ``device``: the best of
-    ``repeats`` n×n products (n = 1024 on a CPU, 4096 on a GPU). The denominator of model FLOPs
-    utilisation (MFU, Chowdhery et al. 2022, App. B) — measured rather than taken from a data
-    sheet, so that it counts the threads this process really has (``n_threads``, part of the cache
-    key). Used by chapter 00 and ``benchmarks/``."""
-    dev = torch.device(device)
-    n = n or (4096 if dev.type == "cuda" else 1024)
-    generator = torch.Generator(device=dev).manual_seed(0)  # leaves the global RNG alone
-    a = torch.randn(n, n, device=dev, generator=generator)
-    b = torch.randn(n, n, device=dev, generator=generator)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    a @ b  # warm-up (allocation, kernel selection)
-    sync()
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True):

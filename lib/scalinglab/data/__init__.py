@@ -1,6 +1,10 @@
-"""Seeded, offline data for the chapters. One module per corpus family.
+"""Seeded, offline data for the chapters; nothing is downloaded. One module per data family:
 
-- ``text``: byte-level Python standard-library source (chapter 00).
+- ``text`` — bytes of the running interpreter's Python standard library, as a Hugging Face
+  ``datasets.Dataset`` pinned by its SHA-256 (chapter 00);
+- ``arithmetic`` — tokenised arithmetic problems with held-out test sets (chapter 01);
+- ``memo_trap`` — a synthetic corpus of memorised quotes and instructions (chapter 02);
+- ``mnist1d`` — MNIST-1D generated procedurally with the ``mnist1d`` package (chapter 03).
 """
 
 from .text import ByteCorpus, fixed_windows, python_stdlib_corpus, random_windows, stdlib_files_dataset

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from scalinglab import inverse
-from scalinglab.inverse import PrizeExample, class_token_span, classification_metric
+from scalinglab.experiments import inverse_scaling as inverse
+from scalinglab.experiments.inverse_scaling import PrizeExample, class_token_span, classification_metric
 
 # --------------------------------------------------------------------------- the metric itself
 

@@ -339,9 +339,9 @@ def run_arithmetic_model(spec: dict) -> dict:
     the default test set, a ≥ 20× larger one, every trained operand length (the target-length
     sweep) and sampling until success (PassUntil) on a subset. Used by chapter 01.
     """
-    from .data.arithmetic import ArithmeticTask, make_problems, training_batch
-    from .models import Transformer, TransformerConfig, lm_loss
-    from .train import TrainConfig, default_device, seeded, train
+    from ..data.arithmetic import ArithmeticTask, make_problems, training_batch
+    from ..models import Transformer, TransformerConfig, lm_loss
+    from ..train import TrainConfig, default_device, seeded, train
 
     task_fields = dict(spec["task"])
     task_fields.pop("name", None)

@@ -40,9 +40,9 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import nnls
 
-from .families import StackedMLP, train_family
-from .models import MLP, MLPConfig
-from .train import TrainConfig, default_device, seeded, train
+from ..families import StackedMLP, train_family
+from ..models import MLP, MLPConfig
+from ..train import TrainConfig, default_device, seeded, train
 
 STRATEGIES = ("easy", "hard", "random")
 
@@ -430,7 +430,7 @@ def run_neural(spec: dict) -> dict:
     initialisation for the same number of steps, and returns test accuracies with the score
     diagnostics. Module level, so that a process pool can pickle it.
     """
-    from .data.mnist1d import cached_mnist1d
+    from ..data.mnist1d import cached_mnist1d
 
     data = cached_mnist1d(spec["n_train_max"], spec["n_test"], spec["data_seed"]).subset(spec["n_train"])
     seed, n = int(spec["seed"]), data.n_train

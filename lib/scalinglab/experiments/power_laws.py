@@ -13,9 +13,10 @@ import functools
 import numpy as np
 import torch
 
-from .data.text import fixed_windows, python_stdlib_corpus, random_windows
-from .models import Transformer, TransformerConfig, flops_per_token, lm_loss
-from .train import TrainConfig, default_device, matmul_flops_per_s, seeded, train
+from ..data.text import fixed_windows, python_stdlib_corpus, random_windows
+from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from ..devices import default_device, matmul_flops_per_s
+from ..train import TrainConfig, seeded, train
 
 
 @functools.lru_cache(maxsize=2)

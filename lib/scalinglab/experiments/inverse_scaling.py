@@ -318,7 +318,7 @@ def write_prize_jsonl(rows: Iterable, path: str | Path) -> Path:
 
 @lru_cache(maxsize=4)
 def _memo_trap_cached(config_json: str):
-    from .data.memo_trap import MemoTrapConfig, build_memo_trap
+    from ..data.memo_trap import MemoTrapConfig, build_memo_trap
 
     config = json.loads(config_json)
     config["repetitions"] = tuple(config["repetitions"])
@@ -341,8 +341,8 @@ def memo_trap_run(spec: dict) -> dict:
 
     Used by: chapter 02 (inverse scaling), through ``scalinglab.runs.sweep``.
     """
-    from .models import Transformer, TransformerConfig, flops_per_token, lm_loss
-    from .train import TrainConfig, default_device, seeded, train
+    from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
+    from ..train import TrainConfig, default_device, seeded, train
 
     trap = memo_trap_corpus(spec["corpus"])
     model_config = TransformerConfig(**spec["model"])
@@ -363,10 +363,3 @@ def memo_trap_run(spec: dict) -> dict:
             "n_params_total": model.num_params(non_embedding=False),
             "tokens": tokens, "train_flops": flops_per_token(model_config) * tokens,
             "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
-
-
-def cpu_process_pool(n_workers: int = 2):
-    """Single-threaded worker processes for chapter 02's sweeps (see :func:`scalinglab.runs.cpu_process_pool`)."""
-    from .runs import cpu_process_pool as pool
-
-    return pool(n_workers)

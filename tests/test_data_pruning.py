@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from scalinglab import pruning
+from scalinglab.experiments import data_pruning as pruning
 from scalinglab.models import MLP, MLPConfig, classification_loss
 from scalinglab.train import TrainConfig, seeded, train
 

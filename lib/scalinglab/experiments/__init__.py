@@ -1,0 +1,12 @@
+"""One module per chapter, named after the chapter's slug: its run specs and run functions, and the
+functions that turn results into measured values (with intervals) and figure data.
+
+- ``power_laws`` — chapter 00, loss against model size;
+- ``emergence`` — chapter 01, emergent abilities and the choice of metric;
+- ``inverse_scaling`` — chapter 02, the memo trap and other inverse-scaling tasks;
+- ``data_pruning`` — chapter 03, beating power-law scaling by pruning data;
+- ``critical_batch`` — chapter 04, the gradient noise scale and the critical batch size.
+
+Everything here is built on the generic machinery one level up (models, training, families,
+fitting, the run store, claims and verdicts); nothing generic lives here.
+"""
