@@ -2,8 +2,7 @@
 
     .venv/bin/python benchmarks/bench_book.py            # ci profile, fresh run store (nothing cached)
 
-The same numbers are written to the status page by ci/build_book.py. Target (issue "Fast sweeps"):
-total ≤ 25 min on 2 cores at the ci profile. This prints whether the target was met; it never asserts.
+The same numbers are written to the status page by ci/build_book.py. Target: total ≤ 25 min on 2 cores at the ci profile. This prints whether the target was met; it never asserts.
 """
 
 from __future__ import annotations
@@ -15,13 +14,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from scalinglab.claims import PROFILES
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_TOTAL_S = 25 * 60
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="ci", choices=("ci", "full"))
+    parser.add_argument("--profile", default="ci", choices=PROFILES)
     parser.add_argument("--keep-store", action="store_true", help="reuse runs/ instead of a fresh store")
     args = parser.parse_args()
     cmd = [sys.executable, str(ROOT / "ci" / "build_book.py"), "--profile", args.profile, "--skip-build",

@@ -24,7 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scalinglab.models import Transformer, TransformerConfig, flops_per_token, lm_loss
-from scalinglab.train import TrainConfig, configure_threads, matmul_flops_per_s, seeded, train
+from scalinglab.devices import configure_threads, matmul_flops_per_s
+from scalinglab.train import TrainConfig, seeded, train
 
 CONFIG = TransformerConfig(vocab_size=65, context_length=64, n_layer=4, n_head=4, d_model=128)
 BATCH = 12

@@ -14,8 +14,15 @@ well). On every page it checks that
 - chapter pages: the run-profile box, the provenance footer and a download button for the notebook are
   there, cell outputs show no Python warning and no progress bar printed more than once, and the
   chapter links the glossary;
-- the report card: one verdict badge (colour and text) per claim, each claim links to an existing
-  anchor in its chapter;
+- every page: no criterion or claim text is truncated (no table cell or claim card cut by
+  ``text-overflow: ellipsis`` or hidden overflow, no code line running past the right edge of its block,
+  no pandas "..." truncation in an output table); every
+  verdict badge has its reason beside it (at least a sentence of text in the same paragraph, list item
+  or table row); every figure in the page body has a caption or a takeaway (a ``figcaption``, or a
+  paragraph right after the cell or figure that holds it);
+- the report card: one claim card per claim, each with one verdict badge (colour and text) and its
+  reason, each claim linking to an existing anchor in its chapter, and one forest plot per chapter that
+  loaded;
 
 and saves a screenshot of the top of each page (``<page>.png``) and of the whole page
 (``<page>.full.png``).
@@ -39,10 +46,12 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
+from scalinglab.claims import VERDICTS
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-VERDICTS = ("reproduced", "not reproduced", "inconclusive at this profile")
+MIN_REASON_CHARS = 20  # "beside its reason": at least this much text next to a verdict badge
 PYTHON_WARNING = re.compile(r"\b[A-Z]\w*Warning\b|\bwarnings\.warn\b")
 # tqdm's text bar: "desc:  43%|████▎     | 3/7 [00:10<00:14, ...]"
 PROGRESS_LINE = re.compile(r"^(?P<desc>[^\n|]*?):?\s*\d+%\|.*\|\s*\d+/\d+")
@@ -223,38 +232,124 @@ def check_chapter(driver, page: str) -> list[str]:
     return problems
 
 
-def check_report_card(driver, page: str, html_dir: Path, claim_ids: list[str] | None) -> list[str]:
-    rows = driver.execute_script("""
-        const table = document.querySelector('#claims table') || document.querySelector('table');
-        if (!table) return null;
-        return Array.from(table.querySelectorAll('tbody tr')).map(tr => ({
-          id: tr.cells[0].textContent.trim(),
-          href: (tr.cells[0].querySelector('a') || {}).getAttribute ? tr.cells[0].querySelector('a').getAttribute('href') : null,
-          badges: Array.from(tr.querySelectorAll('.sd-badge')).map(b => ({
-             text: b.textContent.trim(), colour: getComputedStyle(b).backgroundColor}))}));""")
-    if rows is None:
-        return [f"{page}: no claims table"]
+def check_report_card(driver, page: str, html_dir: Path, claim_ids: list[str] | None,
+                      n_chapters: int | None = None) -> list[str]:
+    """One claim card per claim (a verdict badge with colour, text and its reason; a link to the claim in
+    its chapter) and one forest plot per chapter that loaded."""
+    cards = driver.execute_script("""
+        return Array.from(document.querySelectorAll('.claim-card')).map(card => {
+          const first = card.querySelector('p');
+          const link = first ? first.querySelector('a') : null;
+          return {id: link ? link.textContent.trim() : (first ? first.textContent.trim().split(' ')[0] : ''),
+                  href: link ? link.getAttribute('href') : null,
+                  badges: Array.from(card.querySelectorAll('.sd-badge')).map(b => ({
+                     text: b.textContent.trim(), colour: getComputedStyle(b).backgroundColor}))};
+        });""")
+    if not cards:
+        return [f"{page}: no claim cards"]
     problems = []
     seen = []
-    for row in rows:
-        seen.append(row["id"])
-        verdict_badges = [b for b in row["badges"] if any(b["text"].endswith(v) for v in VERDICTS)]
+    for card in cards:
+        seen.append(card["id"])
+        verdict_badges = [b for b in card["badges"] if any(b["text"].endswith(v) for v in VERDICTS)]
         if len(verdict_badges) != 1:
-            problems.append(f"{page}: claim {row['id']} has {len(verdict_badges)} verdict badges (want 1)")
+            problems.append(f"{page}: claim {card['id']} has {len(verdict_badges)} verdict badges (want 1)")
         elif verdict_badges[0]["colour"] in ("rgba(0, 0, 0, 0)", "transparent", ""):
-            problems.append(f"{page}: claim {row['id']}'s badge has no colour")
-        if not row["href"]:
-            problems.append(f"{page}: claim {row['id']} does not link to its chapter")
+            problems.append(f"{page}: claim {card['id']}'s badge has no colour")
+        if not card["href"]:
+            problems.append(f"{page}: claim {card['id']} does not link to its chapter")
             continue
-        target, _, fragment = row["href"].partition("#")
+        target, _, fragment = card["href"].partition("#")
         target_file = (html_dir / urlparse(urljoin(page, target)).path.lstrip("/"))
         if not target_file.exists():
-            problems.append(f"{page}: claim {row['id']} links to a missing page {target}")
+            problems.append(f"{page}: claim {card['id']} links to a missing page {target}")
         elif fragment and f'id="{fragment}"' not in target_file.read_text(errors="replace"):
-            problems.append(f"{page}: claim {row['id']} links to a missing anchor #{fragment} in {target}")
+            problems.append(f"{page}: claim {card['id']} links to a missing anchor #{fragment} in {target}")
     if claim_ids is not None and sorted(seen) != sorted(claim_ids):
         problems.append(f"{page}: claims on the card {sorted(seen)} != claims with verdicts {sorted(claim_ids)}")
+    forests = driver.execute_script("""
+        return Array.from(document.images).filter(i => /\\.forest\\.png$/.test(i.getAttribute('src') || ''))
+          .map(i => ({src: i.getAttribute('src'), width: i.naturalWidth}));""")
+    if not forests:
+        problems.append(f"{page}: no forest plot")
+    problems += [f"{page}: forest plot did not render: {f['src']}" for f in forests if not f["width"]]
+    if n_chapters is not None and len(forests) != n_chapters:
+        problems.append(f"{page}: {len(forests)} forest plot(s) for {n_chapters} chapter(s) with verdicts")
     return problems
+
+
+def check_truncation(driver, page: str) -> list[str]:
+    """No claim, criterion, table cell or code line cut off: not by CSS (ellipsis, hidden overflow of a
+    cell, claim card or table that is wider than its box; a code block whose lines run past its right
+    edge) nor by pandas ("..." at the end of an output cell)."""
+    cut = driver.execute_script("""
+        const out = [];
+        const hides = s => ['hidden', 'clip'].includes(s.overflowX) || ['hidden', 'clip'].includes(s.overflow);
+        const els = document.querySelectorAll(
+          'article td, article th, article .claim-card, article .claim-card li, article .claim-card p, article table');
+        for (const el of els) {
+          const s = getComputedStyle(el);
+          const wider = el.scrollWidth > el.clientWidth + 1;
+          if (wider && (s.textOverflow === 'ellipsis' || hides(s))) {
+            out.push({how: s.textOverflow === 'ellipsis' ? 'text-overflow: ellipsis' : 'overflow hidden',
+                      text: el.textContent.trim().slice(0, 80)});
+          }
+          if (el.tagName === 'TABLE' && el.parentElement) {
+            const p = getComputedStyle(el.parentElement);
+            if (hides(p) && el.getBoundingClientRect().right > el.parentElement.getBoundingClientRect().right + 1)
+              out.push({how: 'a table wider than its box, whose overflow is hidden',
+                        text: el.textContent.trim().slice(0, 80)});
+          }
+        }
+        for (const pre of document.querySelectorAll('article pre')) {
+          if (pre.scrollWidth > pre.clientWidth + 1)
+            out.push({how: 'a code line runs past the right edge', text: pre.textContent.trim().slice(0, 80)});
+        }
+        for (const td of document.querySelectorAll('.cell_output td, .cell_output th')) {
+          const t = td.textContent.trim();
+          if (t.endsWith('...') && t.length > 8) out.push({how: 'pandas truncation ("...")', text: t.slice(-80)});
+        }
+        return out;""")
+    return [f"{page}: text cut off ({c['how']}): {c['text']!r}" for c in cut]
+
+
+def check_badge_reasons(driver, page: str) -> list[str]:
+    """Every verdict badge has its reason beside it: enough text, besides the badges and the claim's id,
+    in its paragraph, list item or table row."""
+    lonely = driver.execute_script("""
+        const verdicts = arguments[0], need = arguments[1];
+        const out = [];
+        for (const b of document.querySelectorAll('article .sd-badge')) {
+          const text = b.textContent.trim();
+          if (!verdicts.some(v => text.endsWith(v))) continue;
+          const block = b.closest('tr') || b.closest('li, p, dd') || b.parentElement;
+          let rest = block.textContent;
+          for (const other of block.querySelectorAll('.sd-badge')) rest = rest.replace(other.textContent, '');
+          for (const a of block.querySelectorAll('a')) if (a.textContent.trim().length <= 6) rest = rest.replace(a.textContent, '');
+          rest = rest.replace(/\\(headline\\)/g, '').trim();
+          if (rest.length < need) out.push(block.textContent.trim().slice(0, 80));
+        }
+        return out;""", list(VERDICTS), MIN_REASON_CHARS)
+    return [f"{page}: a verdict badge without its reason beside it: {t!r}" for t in lonely]
+
+
+def check_figure_captions(driver, page: str) -> list[str]:
+    """Every figure in the page body has a caption (``figcaption``) or a takeaway: a paragraph right after
+    the figure, or right after the notebook cell whose output it is."""
+    bare = driver.execute_script("""
+        const out = [];
+        for (const img of document.querySelectorAll('article img')) {
+          if (img.closest('.sd-badge, .admonition.run-box, .admonition.provenance')) continue;
+          const fig = img.closest('figure');
+          if (fig && fig.querySelector('figcaption') && fig.querySelector('figcaption').textContent.trim()) continue;
+          const holder = img.closest('div.cell') || fig || img.closest('p') || img;
+          let next = holder.nextElementSibling;
+          while (next && next.matches('div.cell') && !next.querySelector('.cell_output')) next = next.nextElementSibling;
+          if (next && next.tagName === 'P' && next.textContent.trim().length >= 20) continue;
+          out.push(img.getAttribute('src') || img.getAttribute('alt') || '(inline image)');
+        }
+        return out;""")
+    return [f"{page}: a figure without a caption or a takeaway right after it: {src}" for src in bare]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -274,7 +369,7 @@ def toc_pages(toc: Path | None = None) -> list[str]:
 
 
 def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str] | None = None,
-               claim_ids: list[str] | None = None) -> list[str]:
+               claim_ids: list[str] | None = None, n_chapters: int | None = None) -> list[str]:
     """Walk the book in headless Chromium, page by page via the "next" link; return every problem."""
     html_dir = Path(html_dir)
     pages = pages or toc_pages()
@@ -292,8 +387,11 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
             problems += check_math(driver, page)
             if page.startswith("chapters/"):
                 problems += check_chapter(driver, page)
+            problems += check_truncation(driver, page)
+            problems += check_badge_reasons(driver, page)
+            problems += check_figure_captions(driver, page)
             if page == "report_card.html":
-                problems += check_report_card(driver, page, html_dir, claim_ids)
+                problems += check_report_card(driver, page, html_dir, claim_ids, n_chapters)
             problems += check_offline(driver, page, base_url)
             problems += check_console(driver, page)
             if screenshots is not None:
@@ -317,12 +415,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("html", nargs="?", default=str(ROOT / "_build" / "html"))
     parser.add_argument("--screenshots", default=str(ROOT / "_build" / "screenshots"))
+    parser.add_argument("--toc", default=None, help="the staged _toc.yml the book was built from (default: _book/)")
     args = parser.parse_args(argv)
     reason = chromium_missing_reason()
     if reason:
         print(f"[browser] cannot run: {reason}")
         return 2
-    problems = check_book(Path(args.html), Path(args.screenshots))
+    problems = check_book(Path(args.html), Path(args.screenshots), pages=toc_pages(args.toc) if args.toc else None)
     for p in problems:
         print(f"[browser] {p}")
     print(f"[browser] {len(problems)} problem(s); screenshots in {args.screenshots}")

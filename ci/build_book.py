@@ -4,6 +4,7 @@ card and status pages, then build HTML with Jupyter Book 1.
     .venv/bin/python ci/build_book.py                 # ci profile, seed 0
     .venv/bin/python ci/build_book.py --profile full  # on a GPU
     .venv/bin/python ci/build_book.py --only 00_power_laws --skip-build
+    .venv/bin/python ci/build_book.py --profile full --smoke --out /tmp/book  # the pipeline, in minutes
 
 The book's sources are staged into ``_book/`` (git-ignored) with the executed notebooks in place of
 the committed, output-free ones, so the table of contents is the same and ``_build/`` is never a
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,12 +29,14 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGE = ROOT / "_book"
-PROFILES = ("ci", "full")
+STAGE = ROOT / "_book"  # where the sources are staged; --out moves it (and _build/) elsewhere
+OUTPUT = ROOT  # the folder that receives _build/html
 DEFAULT_BUDGET_S = {"ci": 300, "full": 4 * 3600}
 
 sys.path.insert(0, str(ROOT / "ci"))
-from pages import provenance_markdown, run_box_markdown, write_report_card, write_status  # noqa: E402
+from pages import load_stability, provenance_markdown, run_box_markdown, write_report_card, write_status  # noqa: E402
+
+from scalinglab.claims import PROFILES  # noqa: E402  (the book's one list of profiles)
 
 
 def toc_files(toc_path: Path) -> list[str]:
@@ -123,15 +127,24 @@ def failing_cell_traceback(notebook: Path) -> str:
     return ""
 
 
-def execute_chapter(src: Path, profile: str, seed: int, budget_s: float, env: dict) -> dict:
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (papermill and its kernel)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def execute_chapter(src: Path, profile: str, seed: int, budget_s: float, env: dict, smoke: bool = False) -> dict:
     """Run one chapter with papermill into the stage. Returns a status record."""
     out = STAGE / src.relative_to(ROOT)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(src.parent),
            "--no-progress-bar", str(src), str(out), "-p", "profile", profile, "-p", "seed", str(seed)]
+    if smoke:
+        cmd += ["-p", "smoke", "True"]
     print(f"[book] executing {src.relative_to(ROOT)} (profile={profile}, seed={seed}, budget {budget_s:.0f} s)",
           flush=True)
     start = time.perf_counter()
+    cpu_start = children_cpu_s()
     hard_limit = budget_s * 1.5 + 60  # stop a runaway chapter; the budget itself is checked below
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=hard_limit)
@@ -141,7 +154,8 @@ def execute_chapter(src: Path, profile: str, seed: int, budget_s: float, env: di
         stderr = (exc.stderr or b"").decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         stderr += f"\nkilled after {hard_limit:.0f} s"
     wall = time.perf_counter() - start
-    record = {"chapter": src.stem, "wall_time_s": round(wall, 1), "budget_s": budget_s, "ok": True, "error": ""}
+    record = {"chapter": src.stem, "wall_time_s": round(wall, 1), "cpu_time_s": round(children_cpu_s() - cpu_start, 1),
+              "budget_s": budget_s, "ok": True, "error": ""}
     if returncode != 0:
         record["ok"] = False
         record["error"] = failing_cell_traceback(out) or stderr[-4000:]
@@ -268,8 +282,8 @@ def build_html() -> int:
     # Start from an empty _build/html: Sphinx 7.4 does not overwrite a static file that already exists
     # there, so an edited _static/*.css would otherwise never reach the book. (The stage is fresh each
     # time, so every page is rebuilt anyway.)
-    shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(STAGE), "--path-output", str(ROOT),
+    shutil.rmtree(OUTPUT / "_build" / "html", ignore_errors=True)
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(STAGE), "--path-output", str(OUTPUT),
            "-W", "-n", "--keep-going"]
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     if jb:
@@ -287,7 +301,17 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="execute only these chapters (e.g. 00_power_laws)")
     parser.add_argument("--skip-build", action="store_true", help="execute chapters, skip the HTML build")
     parser.add_argument("--run-store", default=None, help="run store folder (default: runs/ or $SCALINGLAB_RUN_STORE)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="execute with -p smoke True: tiny sizes, every verdict inconclusive (a check of the "
+                             "pipeline and of a profile's code path, in minutes)")
+    parser.add_argument("--out", default=None,
+                        help="put _book/ and _build/ under this folder instead of the repository root")
     args = parser.parse_args(argv)
+    global STAGE, OUTPUT
+    if args.out:
+        OUTPUT = Path(args.out).resolve()
+        STAGE = OUTPUT / "_book"
+        OUTPUT.mkdir(parents=True, exist_ok=True)
     budget = args.budget_s if args.budget_s is not None else DEFAULT_BUDGET_S[args.profile]
 
     notebooks = chapter_notebooks(args.only)
@@ -308,7 +332,7 @@ def main(argv=None) -> int:
     records = []
     for nb in notebooks:
         env["SCALINGLAB_RESULTS_DIR"] = str((STAGE / nb.relative_to(ROOT)).parent)
-        records.append(execute_chapter(nb, args.profile, args.seed, budget, env))
+        records.append(execute_chapter(nb, args.profile, args.seed, budget, env, smoke=args.smoke))
         decorate_chapter(STAGE / nb.relative_to(ROOT), nb, records[-1])
     total = time.perf_counter() - total_start
 
@@ -317,11 +341,11 @@ def main(argv=None) -> int:
         path = (STAGE / nb.relative_to(ROOT)).parent / f"{nb.stem}.verdicts.json"
         if path.exists():
             results.append(json.loads(path.read_text()))
-    runner = {"profile": args.profile, "seed": args.seed, "total_wall_time_s": round(total, 1),
+    runner = {"profile": args.profile, "seed": args.seed, "smoke": args.smoke, "total_wall_time_s": round(total, 1),
               "chapters": records}
     (STAGE / "book_run.json").write_text(json.dumps({"runner": runner, "results": results}, indent=2))
     write_report_card(STAGE / "report_card.md", results, runner)
-    write_status(STAGE / "status.md", results, runner)
+    write_status(STAGE / "status.md", results, runner, stability=load_stability())
 
     failed = [r["chapter"] for r in records if not r["ok"]]
     print(f"[book] executed {len(records)} chapter(s) in {total:.0f} s; failed: {failed or 'none'}", flush=True)
@@ -332,7 +356,7 @@ def main(argv=None) -> int:
             print("[book] jupyter-book build failed (warnings are errors)", flush=True)
             code = 1
         else:
-            print(f"[book] HTML in {ROOT / '_build' / 'html'}", flush=True)
+            print(f"[book] HTML in {OUTPUT / '_build' / 'html'}", flush=True)
     return code
 
 

@@ -35,3 +35,37 @@ def built_book(tmp_path_factory):
                                "--run-store", str(store)], cwd=ROOT)
         assert proc.returncode == 0, "ci/build_book.py failed: see its output above"
     return json.loads((ROOT / "_book" / "book_run.json").read_text())
+
+
+def make_verdict_record(chapter="00_power_laws", seed=0, outcomes=(("K1", (1.2, 1.6)), ("K2", (0.2, 0.4))),
+                        threshold=1.0, headline="K1", failed_precondition=(), revised=(), smoke=False):
+    """A ``<chapter>.verdicts.json`` record built with the library's own verdict machinery, so that the
+    tests of ``ci/`` follow its schema: one claim per ``(id, (lo, hi))`` in ``outcomes``, each with the
+    criterion ``statistic ≥ threshold`` and one precondition (failed for the ids in
+    ``failed_precondition``); the ids in ``revised`` carry a revision."""
+    from scalinglab.claims import Claim, Measurement, Precondition, Revision, at_least, at_most, evaluate
+
+    claims, measured = [], {}
+    for cid, (lo, hi) in outcomes:
+        claims.append(Claim(
+            id=cid, statement=f"The statement of {cid}, written out in full so that nothing truncates it.",
+            source="Paper et al. 2020, Fig. 1", statistic=f"ratio_{cid}", interval="t-interval over 3 seeds",
+            criterion=at_least(threshold),
+            preconditions=(Precondition("edge_share", "share of best rates on a grid edge", at_most(0.2)),),
+            revisions=(Revision("2026-12-01", f"ratio_{cid} ≥ 2", "a fixed margin, decided before the runs"),)
+            if cid in revised else (),
+            headline=cid == headline))
+        measured[cid] = Measurement(estimate=(lo + hi) / 2, interval=(lo, hi), seeds=[seed],
+                                    preconditions={"edge_share": 0.5 if cid in failed_precondition else 0.1})
+    verdicts = evaluate(claims, measured, "ci", smoke=smoke)
+    return {"chapter": chapter, "title": f"Title of {chapter}", "profile": "ci", "seed": seed, "smoke": smoke,
+            "verdicts": [v.to_dict() for v in verdicts],
+            "provenance": {"commit": "abc1234", "profile": "ci", "seed": seed, "device": "cpu: x86_64, 2 threads",
+                           "wall_time_s": 123.4, "started_at": "2026-01-01T00:00:00+00:00",
+                           "versions": {"python": "3.11.7", "torch": "2.13.0"}}}
+
+
+@pytest.fixture
+def verdict_record():
+    """The factory :func:`make_verdict_record` (synthetic verdict files for the tests of ``ci/``)."""
+    return make_verdict_record

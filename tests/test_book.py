@@ -1,23 +1,56 @@
-"""End-to-end: execute every chapter at the ci profile, build the HTML book, check the results.
+"""End-to-end: execute every chapter, build the HTML book, check the results.
 
-This is the slow test (the whole book). The ``built_book`` fixture (tests/conftest.py, shared with
-tests/test_browser.py) runs ``ci/build_book.py`` once per session with a fresh run store, so every
-number comes from models trained in this run. Set ``SCALINGLAB_BOOK_BUILT=1`` to check an existing
-build in ``_build/`` and ``_book/`` instead (e.g. right after ``bash ci/book.sh``).
+- ``slow``: the whole book at the ci profile. The ``built_book`` fixture (tests/conftest.py, shared with
+  tests/test_browser.py) runs ``ci/build_book.py`` once per session with a fresh run store, so every
+  number comes from models trained in this run. Set ``SCALINGLAB_BOOK_BUILT=1`` to check an existing
+  build in ``_build/`` and ``_book/`` instead (e.g. right after ``bash ci/book.sh``).
+- ``smoke``: every chapter at ``-p profile full -p smoke True`` (the GPU profile's code path with tiny
+  sizes, on the CPU, in seconds): it must finish and write a verdict for every claim, all inconclusive.
+- unmarked: a bad ``-p profile`` fails at once, before anything is trained.
 """
 
+import json
+import math
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scalinglab.claims import INCONCLUSIVE, VERDICTS
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
 from build_book import chapter_notebooks  # noqa: E402
 
-VERDICTS = {"reproduced", "not reproduced", "inconclusive at this profile"}
+CI_CPU_BUDGET_S = 240  # (user + system) / 2 of a chapter at ci: its wall time on the dedicated 2-core machine
+SMOKE_CPU_BUDGET_S = 60  # (user + system) / 2 of one chapter's smoke run: under a minute on two cores
+
+
+def _papermill(notebook: Path, out_dir: Path, *params: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SCALINGLAB_RUN_STORE=str(out_dir / "runs"), SCALINGLAB_RESULTS_DIR=str(out_dir))
+    return subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(notebook.parent),
+                           "--no-progress-bar", str(notebook), str(out_dir / "out.ipynb"), *params],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def check_verdict_record(v: dict) -> None:
+    """One claim's record in a ``<chapter>.verdicts.json``: every field the report card reads."""
+    name = v.get("id")
+    assert v["verdict"] in VERDICTS, (name, v["verdict"])
+    assert v["reason"].strip(), f"{name}: empty reason"
+    assert v["statistic"] and v["claim"]["criterion"] and v["claim"]["interval"], name
+    assert "estimate" in v and len(v["interval"]) == 2, name
+    lo, hi = v["interval"]
+    if v["verdict"] != INCONCLUSIVE:  # a decided claim was decided on a measured, finite interval
+        assert all(isinstance(x, (int, float)) and math.isfinite(x) for x in (v["estimate"], lo, hi)), name
+        assert lo <= hi, name
+        assert all(p["held"] for p in v["preconditions"]), f"{name}: decided although a precondition failed"
+    for p in v["preconditions"]:
+        assert {"name", "description", "requirement", "value", "held"} <= set(p), (name, p)
+    assert v["seeds"], f"{name}: no seeds recorded"
 
 
 @pytest.mark.slow
@@ -26,14 +59,21 @@ def test_every_chapter_produced_verdicts(built_book):
     results = {r["chapter"]: r for r in built_book["results"]}
     assert set(results) == chapters
     for name, result in results.items():
-        assert result["profile"] == "ci"
+        assert result["profile"] == "ci" and not result["smoke"]
         assert result["verdicts"], f"{name} has no verdicts"
         for v in result["verdicts"]:
-            assert v["verdict"] in VERDICTS
-            assert v["measured"], f"{name}/{v['claim']['id']} has no measured values"
+            check_verdict_record(v)
+        assert sum(v["claim"]["headline"] for v in result["verdicts"]) == 1, f"{name}: want one headline claim"
+
+
+@pytest.mark.slow
+def test_every_chapter_within_its_budget(built_book):
     for rec in built_book["runner"]["chapters"]:
         assert rec["ok"], rec
-        assert rec["wall_time_s"] <= rec["budget_s"]
+        assert rec["wall_time_s"] <= rec["budget_s"], rec
+        assert rec["cpu_time_s"] / 2 <= CI_CPU_BUDGET_S, (
+            f"{rec['chapter']}: {rec['cpu_time_s']:.0f} s of CPU time = {rec['cpu_time_s'] / 2:.0f} s on two "
+            f"cores, over the ci budget of {CI_CPU_BUDGET_S} s")
 
 
 @pytest.mark.slow
@@ -49,17 +89,35 @@ def test_html_pages_exist_with_figures(built_book):
         assert "Traceback" not in text
     card = (html / "report_card.html").read_text()
     for result in built_book["results"]:
+        assert f"{result['chapter']}.forest.png" in card, f"no forest plot of {result['chapter']} on the card"
         for v in result["verdicts"]:
             assert v["claim"]["id"] in card
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_full_profile_code_path_runs_as_a_smoke_test(notebook, tmp_path):
+    """``-p profile full -p smoke True`` on the CPU: the code a GPU run takes, with tiny sizes; it must
+    finish quickly and write a verdict for every claim, each inconclusive because nothing is decided."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = _papermill(notebook, tmp_path, "-p", "profile", "full", "-p", "smoke", "True")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    record = json.loads((tmp_path / f"{notebook.stem}.verdicts.json").read_text())
+    assert record["profile"] == "full" and record["smoke"] is True
+    assert record["verdicts"]
+    for v in record["verdicts"]:
+        check_verdict_record(v)
+        assert v["verdict"] == INCONCLUSIVE and v["reason"].startswith("smoke run"), (v["id"], v["reason"])
+    assert cpu / 2 <= SMOKE_CPU_BUDGET_S, (f"{notebook.stem}: the smoke run used {cpu:.0f} s of CPU time, "
+                                           f"{cpu / 2:.0f} s on two cores (aim: under {SMOKE_CPU_BUDGET_S} s)")
 
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_bad_profile_fails_before_training(notebook, tmp_path):
     """`-p profile bogus` must fail at once, naming the parameter and the allowed values."""
-    env = dict(os.environ, SCALINGLAB_RUN_STORE=str(tmp_path / "runs"), SCALINGLAB_RESULTS_DIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(notebook.parent),
-                           str(notebook), str(tmp_path / "out.ipynb"), "-p", "profile", "bogus"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = _papermill(notebook, tmp_path, "-p", "profile", "bogus")
     assert proc.returncode != 0
     assert "parameter 'profile' must be one of 'ci', 'full'; got 'bogus'" in proc.stdout + proc.stderr
     assert not (tmp_path / "runs").exists(), "nothing may be trained before the parameters are checked"

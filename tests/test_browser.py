@@ -33,7 +33,8 @@ def _claim_ids(built_book) -> list[str]:
 def test_every_page_in_a_real_browser(built_book):
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
-    problems = browser_check.check_book(HTML, SCREENSHOTS, claim_ids=_claim_ids(built_book))
+    problems = browser_check.check_book(HTML, SCREENSHOTS, claim_ids=_claim_ids(built_book),
+                                        n_chapters=sum(bool(r["verdicts"]) for r in built_book["results"]))
     assert not problems, "the book has problems in the browser:\n" + "\n".join(problems)
     shots = {p.name for p in SCREENSHOTS.glob("*.png")}
     for page in browser_check.toc_pages():
@@ -90,3 +91,72 @@ def test_pages_are_clean_without_a_browser(built_book):
         assert local_mathjax and all("://" not in s for s in local_mathjax), f"{page.name}: MathJax not local"
         assert not any("mathjax" in s.lower() and "://" in s for s in scripts), f"{page.name}: MathJax from a CDN"
     assert (HTML / "mathjax" / "es5" / "tex-mml-chtml.js").exists(), "the vendored MathJax is not in the build"
+
+
+# ---- the reader checks on small synthetic pages (no book build needed) -----------------------------------------
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c63fc"
+                    "cfc0c0c0c0c0c4c0c0c0c0c000000d1d01036ac29be90000000049454e44ae426082")  # 2×2 red pixels
+BADGE = '<span class="sd-badge" style="background:#2e7d32">✔ reproduced</span>'
+GOOD = f"""<html><body><article class="bd-article">
+<div class="claim-card"><p><a href="#k1">K1</a> {BADGE} ratio = 1.4, 95 % interval [1.2, 1.6]: the whole interval satisfies ratio ≥ 1</p>
+<ul><li>Criterion: ratio ≥ 1, written out in full</li></ul></div>
+<div class="cell"><div class="cell_output"><img src="fig.png"></div></div>
+<p>The takeaway: the loss falls with size.</p>
+<figure><img src="fig.png"><figcaption>A captioned figure.</figcaption></figure>
+<table><tr><td>a criterion that wraps because nothing stops it from wrapping</td></tr></table>
+<span id="k1"></span></article></body></html>"""
+BAD = f"""<html><body><article class="bd-article">
+<p>{BADGE}</p>
+<div class="cell"><div class="cell_output"><img src="fig.png"></div></div>
+<h2>No takeaway</h2>
+<table style="table-layout: fixed; width: 120px"><tr>
+ <td style="white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100px">
+ fraction kept beats random by more than two standard errors at every size</td></tr></table>
+<div class="cell_output"><table><tr><td>…by &gt; 2 SE at...</td></tr></table></div>
+<pre style="white-space: pre; overflow-x: auto; width: 200px">run(spec, lr=1e-3, steps=650, batch_size=32, warmup=32, schedule="cosine")</pre>
+</article></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def synthetic_site(tmp_path_factory):
+    site = tmp_path_factory.mktemp("site")
+    (site / "fig.png").write_bytes(PNG)
+    (site / "good.html").write_text(GOOD)
+    (site / "bad.html").write_text(BAD)
+    (site / "card_good.html").write_text(GOOD.replace('<img src="fig.png">', '<img src="00.forest.png">', 1))
+    (site / "00.forest.png").write_bytes(PNG)
+    (site / "card_bad.html").write_text(GOOD.replace(BADGE, "", 1).replace('href="#k1"', ""))
+    with browser_check.serve(site) as base, browser_check.chromium() as driver:
+        def problems(page, check):
+            driver.get(base + page)
+            browser_check._wait(driver, "document.readyState === 'complete'")
+            return check(driver, page)
+        problems.site = site
+        yield problems
+
+
+@needs_chromium
+@pytest.mark.parametrize("check", ["check_truncation", "check_badge_reasons", "check_figure_captions"])
+def test_reader_check_passes_a_good_page_and_fails_a_bad_one(synthetic_site, check):
+    fn = getattr(browser_check, check)
+    assert synthetic_site("good.html", fn) == []
+    assert synthetic_site("bad.html", fn), f"{check} found nothing wrong with the bad page"
+
+
+@needs_chromium
+def test_truncation_check_names_both_ways_of_cutting_text(synthetic_site):
+    problems = " ".join(synthetic_site("bad.html", browser_check.check_truncation))
+    assert "text-overflow: ellipsis" in problems and "pandas truncation" in problems
+    assert "a code line runs past the right edge" in problems
+
+
+@needs_chromium
+def test_report_card_check_wants_a_badge_a_link_and_a_forest_plot(synthetic_site):
+    def check(page, claim_ids=("K1",)):
+        return synthetic_site(page, lambda d, p: browser_check.check_report_card(d, p, synthetic_site.site,
+                                                                                  list(claim_ids), 1))
+    assert check("card_good.html") == []
+    bad = " ".join(check("card_bad.html", claim_ids=("K1", "K2")))
+    for needle in ("0 verdict badges", "does not link", "no forest plot", "!= claims with verdicts"):
+        assert needle in bad, (needle, bad)

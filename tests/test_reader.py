@@ -1,61 +1,132 @@
-"""Fast tests of the reader furniture (no chapter is executed): report card, paper values, the
-build-time decoration of chapters (run box, provenance, learning objectives, clean progress bars)."""
+"""Fast tests of the reader furniture (no chapter is executed): the report card and its forest plots, the
+status page with the stability summary, paper values, and the build-time decoration of chapters (run box,
+provenance, learning objectives, clean progress bars). The verdict files are synthetic but built with
+the library's own verdict machinery (``make_verdict_record`` in tests/conftest.py)."""
 
+import importlib
 import json
+import pkgutil
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+
+from scalinglab.claims import VERDICT_SYMBOLS, VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
 import pages  # noqa: E402
 from build_book import _learning_objectives_box, _terminal_text, clean_stream_outputs, decorate_chapter  # noqa: E402
 
-
-def _result(chapter="00_power_laws", verdicts=(("K1", "reproduced"), ("K2", "not reproduced"))):
-    return {"chapter": chapter, "title": "t", "profile": "ci", "seed": 0,
-            "verdicts": [{"claim": {"id": cid, "statement": f"statement {cid}", "source": "Paper 2020, Fig. 1",
-                                    "measure": "m", "criterion": "c", "decided_by": ["ci"], "paper_value": None},
-                          "verdict": verdict, "criterion_met": verdict == "reproduced",
-                          "measured": {"alpha": 0.123456, "alpha_ci": [0.1, 0.2]}, "profile": "ci", "note": ""}
-                         for cid, verdict in verdicts],
-            "provenance": {"commit": "abc1234", "profile": "ci", "seed": 0, "device": "cpu: x86_64, 2 threads",
-                           "wall_time_s": 123.4, "started_at": "2026-01-01T00:00:00+00:00",
-                           "versions": {"python": "3.11.7", "torch": "2.13.0"}}}
-
-
 RUNNER = {"profile": "ci", "seed": 0, "total_wall_time_s": 130.0,
           "chapters": [{"chapter": "00_power_laws", "wall_time_s": 130.0, "budget_s": 300, "ok": True, "error": ""}]}
 
 
-def test_report_card_has_one_badge_per_claim_and_the_cited_paper_value(tmp_path):
-    paper = {"K1": {"value": "α ≈ 0.076", "measured": "alpha", "citation": "Kaplan et al. 2020, Eq. 1.1"}}
+def _cards(text: str) -> list[str]:
+    return re.findall(r":::\{container\} claim-card\n(.*?)\n:::", text, flags=re.S)
+
+
+def test_report_card_gives_each_claim_its_badge_reason_interval_and_preconditions(tmp_path, verdict_record):
+    # K1 reproduced, K2 not reproduced, K3 straddles the threshold, K4's precondition failed
+    record = verdict_record(outcomes=[("K1", (1.2, 1.6)), ("K2", (0.2, 0.4)), ("K3", (0.8, 1.3)), ("K4", (2.0, 3.0))],
+                            failed_precondition=("K4",), revised=("K2",))
     out = tmp_path / "report_card.md"
-    pages.write_report_card(out, [_result()], RUNNER, paper_values=paper)
+    pages.write_report_card(out, [record], RUNNER, paper_values={})
+    cards = _cards(out.read_text())
+    assert len(cards) == 4
+    expected = ["reproduced", "not reproduced", "inconclusive at this profile", "inconclusive at this profile"]
+    for card, v, verdict in zip(cards, record["verdicts"], expected):
+        first = card.strip().splitlines()[0]
+        assert pages.BADGES[verdict] in first
+        # the reason stands right after the badge, on the same line, whole
+        assert first.split(pages.BADGES[verdict], 1)[1].strip() == v["reason"]
+        assert v["claim"]["statement"] in card and v["claim"]["criterion"] in card
+    assert "ratio_K1 = 1.4 [1.2, 1.6]" in cards[0]
+    assert "underpowered" in cards[2]
+    assert "✘ share of best rates on a grid edge = 0.5 (needs edge_share ≤ 0.2)" in cards[3]
+    assert "✔ share of best rates on a grid edge = 0.1" in cards[0]
+    assert "{bdg-info}`revised`" in cards[1] and "{bdg-info}`revised`" not in cards[0]
+    assert "previous criterion “ratio_K2 ≥ 2” — a fixed margin, decided before the runs" in cards[1]
+    assert "(headline)" in cards[0] and "(headline)" not in cards[1]
+
+
+def test_report_card_draws_one_forest_plot_per_chapter(tmp_path, verdict_record):
+    records = [verdict_record("00_power_laws"), verdict_record("04_critical_batch", outcomes=[("B1", (0.5, 2.0))])]
+    out = tmp_path / "report_card.md"
+    pages.write_report_card(out, records, RUNNER, paper_values={})
     text = out.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| {ref}") or line.startswith("| {doc}")]
-    assert len(rows) == 2
-    assert pages.BADGES["reproduced"] in rows[0] and pages.BADGES["not reproduced"] in rows[1]
-    assert "**alpha = 0.123**" in rows[0] and "α ≈ 0.076 [^pv-K1]" in rows[0]
+    for chapter in ("00_power_laws", "04_critical_batch"):
+        png = tmp_path / pages.FIGURES / f"{chapter}.forest.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"```{{figure}} {pages.FIGURES}/{chapter}.forest.png" in text
+    # every figure has a caption and a takeaway right after it
+    takeaways = re.findall(r"```\n\n(Of \d+ claim\(s\): [^\n]+)\n", text)
+    assert len(takeaways) == 2
+    assert "the interval of B1 straddles its threshold" in takeaways[1]
+    assert "the decided claim closest to flipping is K1" in takeaways[0]  # K1 [1.2, 1.6] vs 1: 0.5 widths
+
+
+def test_report_card_shows_the_cited_paper_value(tmp_path, verdict_record):
+    paper = {"K1": {"value": "α ≈ 0.076", "citation": "Kaplan et al. 2020, Eq. 1.1"}}
+    out = tmp_path / "report_card.md"
+    pages.write_report_card(out, [verdict_record()], RUNNER, paper_values=paper, figures=False)
+    text = out.read_text()
+    assert "- **Paper:** α ≈ 0.076 [^pv-K1]" in _cards(text)[0]
     assert "[^pv-K1]: Kaplan et al. 2020, Eq. 1.1" in text
-    assert "{ref}`K1 <00_power_laws-claims>`" in rows[0]  # chapter 00 has the claims label
+    assert "[^pv-K2]" not in text
 
 
-def test_every_badge_has_colour_and_text():
-    for verdict, badge in pages.BADGES.items():
-        assert badge.startswith("{bdg-") and verdict in badge
+def test_margin_measures_the_distance_to_flipping(verdict_record):
+    v1, v2 = verdict_record(outcomes=[("K1", (1.5, 2.0)), ("K2", (0.9, 1.3))])["verdicts"]
+    assert pages.margin(v1) == pytest.approx(1.0)  # 0.5 from the threshold 1.0, interval width 0.5
+    assert pages.margin(v2) == pytest.approx(-0.25)  # straddles: 0.1 inside, width 0.4
 
 
-def test_paper_values_file_is_cited_data():
+def test_the_badges_use_the_library_vocabulary():
+    styles = set()
+    for verdict in VERDICTS:
+        b = pages.badge(verdict)
+        match = re.fullmatch(r"\{bdg-(\w+)\}`(.) (.+)`", b)
+        assert match, b
+        assert match.group(2) == VERDICT_SYMBOLS[verdict] and match.group(3) == verdict
+        styles.add(match.group(1))
+    assert len(styles) == len(VERDICTS), "two verdicts share a badge colour"
+    assert pages.badge("no such verdict").startswith("{bdg-secondary}")
+
+
+def test_status_page_shows_the_stability_summary(tmp_path, verdict_record):
+    import stability
+
+    records = {1: verdict_record(seed=1), 2: verdict_record(seed=2, outcomes=[("K1", (0.9, 1.6)), ("K2", (0.2, 0.4))])}
+    runs = {s: {"ok": True, "wall_time_s": 10.0 + s, "cpu_time_s": 18.0, "error": ""} for s in records}
+    summary = stability.summarise({"00_power_laws": records}, {"00_power_laws": runs}, profile="ci", seeds=[1, 2])
+    out = tmp_path / "status.md"
+    pages.write_status(out, [verdict_record()], RUNNER, stability=summary)
+    text = out.read_text()
+    assert "## Stability across seeds" in text and "| K1 (headline) |" in text
+    k1 = next(line for line in text.splitlines() if line.startswith("| K1"))
+    assert k1.endswith("| ≠ |") and "✔ reproduced" in k1 and "? inconclusive at this profile" in k1
+    assert "headline decided at every seed: no" in text
+    pages.write_status(out, [verdict_record()], RUNNER, stability=None)
+    assert "No stability run is recorded" in out.read_text()
+
+
+def test_paper_values_are_cited_and_name_claims_of_the_book():
     data = pages.load_paper_values()
     assert data, "data/paper_values.yml is empty"
     for claim_id, entry in data.items():
-        assert entry["value"] and entry["citation"], claim_id
-    raw = yaml.safe_load((ROOT / "data" / "paper_values.yml").read_text())
-    assert set(raw) == set(data)
+        assert re.search(r"\b(19|20)\d\d\b", entry["citation"]), f"{claim_id}: the citation has no year"
+        assert re.search(r"Fig|Eq|Sec|Table|Tab\.|App|abstract", entry["citation"], re.I), f"{claim_id}: the citation says not where"
+    import scalinglab.experiments
+
+    modules = [importlib.import_module(f"scalinglab.experiments.{m.name}")
+               for m in pkgutil.iter_modules(scalinglab.experiments.__path__)]
+    if not all(hasattr(m, "CLAIMS") for m in modules):
+        pytest.skip("not every experiment module defines CLAIMS yet")
+    ids = {c.id for m in modules for c in m.CLAIMS}
+    assert set(data) <= ids, f"paper values for claims the book does not check: {sorted(set(data) - ids)}"
 
 
 def test_paper_values_without_citation_are_refused(tmp_path):
@@ -89,7 +160,7 @@ def test_learning_objectives_become_a_box_and_the_rest_is_kept():
     assert _learning_objectives_box("# T\n\nno objectives") == "# T\n\nno objectives"
 
 
-def test_decorate_chapter_adds_run_box_and_provenance(tmp_path):
+def test_decorate_chapter_adds_run_box_and_provenance(tmp_path, verdict_record):
     src = ROOT / "chapters" / "00_power_laws.ipynb"
     nb = nbformat.read(src, as_version=4)
     injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "ci"\n', metadata={"tags": ["injected-parameters"]})
@@ -97,13 +168,13 @@ def test_decorate_chapter_adds_run_box_and_provenance(tmp_path):
     nb.metadata["papermill"] = {"parameters": {"profile": "ci", "seed": 0}}
     executed = tmp_path / "00_power_laws.ipynb"
     nbformat.write(nb, executed)
-    (tmp_path / "00_power_laws.verdicts.json").write_text(json.dumps(_result()))
+    (tmp_path / "00_power_laws.verdicts.json").write_text(json.dumps(verdict_record()))
     decorate_chapter(executed, src, {"chapter": "00_power_laws", "wall_time_s": 130.0, "ok": True})
     out = nbformat.read(executed, as_version=4)
     assert "remove-cell" in out.cells[2].metadata["tags"]
     box = out.cells[3]
     assert box.cell_type == "markdown" and "run-box" in box.source
-    assert "-p profile ci" in box.source and "-p profile full" in box.source
+    assert "-p profile ci" in box.source and "-p profile full" in box.source and "-p smoke True" in box.source
     footer = out.cells[-1].source
     for needle in ("abc1234", "`ci`", "`0`", "cpu: x86_64", "123 s", "torch 2.13.0", "python 3.11.7"):
         assert needle in footer, needle

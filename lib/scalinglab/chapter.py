@@ -136,7 +136,11 @@ class ChapterRun:
 def start(chapter: str, title: str, profile: str, seed: int, smoke: bool = False) -> ChapterRun:
     """Begin the chapter's clock (call after the parameters are checked). ``smoke=True`` marks a run
     whose sizes and steps were capped to exercise the code path: its verdicts are all inconclusive."""
+    import pandas as pd
+
     from .devices import configure_threads
 
     configure_threads()
+    # Claims, criteria and reasons are shown whole: pandas would cut every cell at 50 characters.
+    pd.set_option("display.max_colwidth", None)
     return ChapterRun(chapter=chapter, title=title, profile=profile, seed=seed, smoke=smoke)
