@@ -6,14 +6,15 @@ import os
 
 import pytest
 
-from scalinglab.experiments.critical_batch import TeacherTask, train_batch_size_family
+from scalinglab.experiments.critical_batch import BatchSizeFamilySpec, TeacherTask, train_batch_size_family
 from scalinglab.runs import RunStore, run_key, sweep
 
 
 def _specs():
     task = TeacherTask(input_dim=8, n_classes=4, teacher_width=16, logit_scale=3.0, seed=0)
-    return [dict(task=task.to_dict(), hidden=[8], batch_size=B, lrs=[3e-3, 1e-2], seeds=[0], max_steps=60,
-                 eval_per_octave=2, n_heldout=128, targets=[1.25], beta1=0.9, beta2=0.999, dtype="float64")
+    return [BatchSizeFamilySpec(task=task, hidden=(8,), batch_size=B, lrs=(3e-3, 1e-2), replicates=(0,),
+                                init_seeds=(7,), data_seeds=(17,), max_steps=60, eval_per_octave=2, n_heldout=128,
+                                targets=(1.25,), dtype="float64")
             for B in (4, 16)]
 
 
@@ -69,7 +70,7 @@ def test_interrupted_sweep_resumes(tmp_path, in_process):
     calls = []
 
     def counting(spec):
-        calls.append(spec["batch_size"])
+        calls.append(spec.batch_size)
         return train_batch_size_family(spec)
 
     results = sweep(specs, counting, store, progress=False)

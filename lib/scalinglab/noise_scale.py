@@ -239,17 +239,15 @@ def hessian_vector_products(model: nn.Module, example_loss: ExampleLoss, inputs:
 
 def hessian_noise_scale(model: nn.Module, example_loss: ExampleLoss, inputs: torch.Tensor,
                         targets: torch.Tensor, hessian_inputs: torch.Tensor,
-                        hessian_targets: torch.Tensor, n_vectors: int = 64,
-                        generator: torch.Generator | None = None, chunk: int = 1024) -> NoiseScale:
+                        hessian_targets: torch.Tensor, n_vectors: int = 64, chunk: int = 1024) -> NoiseScale:
     """B_noise = tr(HΣ)/GᵀHG, with B_simple from the same per-example gradients.
 
     The per-example gradients of the batch (``inputs``, ``targets``, n examples) give ḡ and the
     deviations d_i = g_i − ḡ; H is the Hessian of the mean loss on a SEPARATE batch
     (``hessian_inputs``), so that it is independent of the gradients. Unbiased pieces:
     GᵀHG ≈ ḡ_Aᵀ H ḡ_B with ḡ_A, ḡ_B the means of two disjoint halves (independent, so no noise
-    term), and tr(HΣ) ≈ mean over ``n_vectors`` examples of d_iᵀ H d_i · n/(n − 1).
-    ``generator`` is unused (kept for a stable signature): examples are i.i.d., so the first
-    ``n_vectors`` are a random sample.
+    term), and tr(HΣ) ≈ mean over ``n_vectors`` examples of d_iᵀ H d_i · n/(n − 1). Examples are
+    i.i.d., so the first ``n_vectors`` are a random sample.
     """
     moments = _gradient_moments(model, example_loss, inputs, targets, keep=n_vectors, chunk=chunk)
     base = _moments_noise_scale(moments)
