@@ -1,4 +1,4 @@
-"""Tests of scalinglab.pruning (chapter 03) and scalinglab.data.mnist1d."""
+"""Tests of scalinglab.experiments.data_pruning (chapter 03) and scalinglab.data.mnist1d."""
 
 import math
 
@@ -7,7 +7,9 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
+from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.experiments import data_pruning as pruning
+from scalinglab.runs import run_key
 from scalinglab.models import MLP, MLPConfig, classification_loss
 from scalinglab.train import TrainConfig, seeded, train
 
@@ -105,21 +107,268 @@ def test_test_error_formula_matches_monte_carlo():
     assert pruning.perceptron_test_error(-T, T) == pytest.approx(1.0)
 
 
+def _spec(N, P, jobs, seed=1, theta_deg=0.0, replicate=0):
+    return pruning.PerceptronSpec(N=N, P=P, replicate=replicate, seed=seed, theta_deg=theta_deg, jobs=tuple(jobs))
+
+
 def test_keep_hard_with_perfect_probe_keeps_the_support_vectors():
     # θ = 0, abundant data: pruning the easiest half leaves the max-margin student unchanged
-    spec = {"N": 20, "P": 400, "seed": 1, "theta_deg": 0, "jobs": [[400, "hard"], [200, "hard"], [200, "easy"]]}
-    fits = pruning.run_perceptron(spec)["fits"]
+    fits = pruning.run_perceptron(_spec(20, 400, [(400, "hard"), (200, "hard"), (200, "easy")]))["fits"]
     assert fits[0]["error"] == pytest.approx(fits[1]["error"], abs=1e-9)
     assert fits[2]["error"] != pytest.approx(fits[0]["error"], abs=1e-6)
 
 
 def test_perceptron_specs_cover_both_grids():
-    specs = pruning.perceptron_specs(10, [0], [1, 4], [1.0, 0.5], [2], [0, 10])
-    jobs = {(s["theta_deg"], s["P"], tuple(j)) for s in specs for j in s["jobs"]}
+    settings = dict(N=10, n_replicates=1, alpha_tot=[1, 4], crossover_fractions=[0.5], alpha_prune=[2],
+                    prune_fractions=[1.0, 0.5])
+    specs = pruning.perceptron_specs(settings, seed=0, theta_deg=10)
+    jobs = {(s.theta_deg, s.P, j) for s in specs for j in s.jobs}
     assert (0, 40, (20, "easy")) in jobs and (0, 40, (20, "random")) in jobs
     assert (10, 40, (20, "hard")) in jobs and (10, 40, (20, "easy")) not in jobs
     assert (0, 40, (20, "hard")) in jobs  # α_prune = 2 at f = 0.5
     assert (0, 20, (20, "hard")) in jobs  # α_prune = 2 at f = 1
+    assert len({s.seed for s in specs}) == 1 and specs[0].replicate == 0
+
+
+def test_every_spec_field_changes_the_run_key():
+    import dataclasses
+
+    base = _spec(10, 40, [(20, "hard")])
+    changed = dict(N=11, P=41, replicate=1, seed=2, theta_deg=5.0, jobs=((21, "hard"),), working_factor=1.5,
+                   tol=1e-8, max_rounds=50)
+    keys = {run_key(dataclasses.replace(base, **{k: v})) for k, v in changed.items()}
+    assert len(keys | {run_key(base)}) == len(changed) + 1
+    neural = pruning.neural_specs({**pruning.PROFILES["ci"], **pruning.SMOKE_OVERRIDES}, seed=0)[0]
+    for f in dataclasses.fields(neural):
+        value = getattr(neural, f.name)
+        other = (value + 1 if isinstance(value, (int, float)) and not isinstance(value, bool)
+                 else tuple(value) + (value[0],) if isinstance(value, tuple) else value)
+        assert run_key(dataclasses.replace(neural, **{f.name: other})) != run_key(neural), f.name
+
+
+def test_profiles_and_smoke_overrides():
+    assert set(pruning.PROFILES) == {"ci", "full"}
+    assert set(pruning.SMOKE_OVERRIDES) <= set(pruning.PROFILES["full"])
+    assert pruning.SMOKE_OVERRIDES["N"] <= 20 and pruning.SMOKE_OVERRIDES["n_replicates"] <= 2
+    for settings in pruning.PROFILES.values():
+        assert pruning.NEURAL_F in settings["neural_fractions"] and 1.0 in settings["prune_fractions"]
+        assert min(settings["prune_fractions"]) <= 0.05
+    assert sum(c.headline for c in pruning.CLAIMS) == 1
+    assert [c.id for c in pruning.CLAIMS] == ["P0", "P1", "P2", "P3", "P4", "P5", "P6"]
+
+
+# --- the theory -------------------------------------------------------------------------------
+
+
+def test_gardner_G_is_the_gaussian_integral():
+    from scipy import integrate, stats
+
+    for c in (-2.0, 0.0, 1.3):
+        ref = integrate.quad(lambda z: (c - z) ** 2 * stats.norm.pdf(z), -np.inf, c)[0]
+        assert pruning.gardner_G(c) == pytest.approx(ref, rel=1e-8)
+
+
+def test_kept_cut_keeps_the_fraction():
+    from scipy import stats
+
+    for f in (0.05, 0.4, 0.9):
+        c = pruning.kept_cut(f, "hard")
+        assert 2 * stats.norm.cdf(c) - 1 == pytest.approx(f)
+        c = pruning.kept_cut(f, "easy")
+        assert 2 * stats.norm.sf(c) == pytest.approx(f)
+
+
+def test_unpruned_learning_curve_reaches_opper_asymptote():
+    # the max-margin perceptron: ε·α → 0.500 at large α (Opper et al. 1990); ε falls with α
+    errors = [pruning.perceptron_theory_error(a, 1.0, "random") for a in (1, 4, 16, 256)]
+    assert all(a > b for a, b in zip(errors, errors[1:]))
+    assert errors[-1] * 256 == pytest.approx(0.50, abs=0.005)
+    assert 0.25 < errors[0] < 0.28
+
+
+def test_theory_at_f_one_is_the_same_for_every_strategy_and_probe():
+    values = {pruning.perceptron_theory_error(8, 1.0, s, t) for s in pruning.STRATEGIES for t in (0.0, 20.0)}
+    assert len(values) == 1
+
+
+def test_random_pruning_is_the_unpruned_curve_at_alpha_prune():
+    assert pruning.perceptron_theory_error(8, 0.25, "random") == pytest.approx(
+        pruning.perceptron_theory_error(2, 1.0, "random"), rel=1e-9)
+
+
+def test_probe_limits():
+    # θ → 0 recovers the perfect probe; θ = 90° selects independently of the teacher: random pruning
+    assert pruning.perceptron_theory_error(8, 0.3, "hard", 0.01, 200) == pytest.approx(
+        pruning.perceptron_theory_error(8, 0.3, "hard", 0.0, 200), rel=2e-3)
+    assert pruning.perceptron_theory_error(8, 0.3, "hard", 90.0, 200) == pytest.approx(
+        pruning.perceptron_theory_error(8, 0.3, "random", 0.0, 200), rel=1e-4)
+
+
+def test_theory_ranks_strategies_as_the_paper_says():
+    # scarce: keep-easy < random < keep-hard; abundant: keep-hard best
+    e, r, h = (pruning.perceptron_theory_error(1, 0.5, s) for s in ("easy", "random", "hard"))
+    assert e < r < h
+    e, r, h = (pruning.perceptron_theory_error(16, 0.25, s) for s in ("easy", "random", "hard"))
+    assert h < e < r
+
+
+@pytest.mark.parametrize("alpha_tot,f,strategy,theta", [(4, 0.4, "easy", 0.0), (4, 0.4, "hard", 0.0),
+                                                         (16, 0.25, "hard", 0.0), (8, 0.4, "hard", 10.0)])
+def test_theory_agrees_with_simulation(alpha_tot, f, strategy, theta):
+    N = 200
+    P, n_keep = pruning.tot_point(N, alpha_tot, f)
+    errors = [pruning.run_perceptron(_spec(N, P, [(n_keep, strategy)], seed=s, theta_deg=theta))["fits"][0]["error"]
+              for s in range(6)]
+    se = np.std(errors, ddof=1) / np.sqrt(len(errors))
+    theory = pruning.perceptron_theory_error(alpha_tot, f, strategy, theta)
+    assert abs(np.mean(errors) - theory) < 3 * se + 0.1 * theory
+
+
+# --- measured values and the claims' controls ---------------------------------------------------
+
+_SETTINGS = dict(N=40, n_replicates=4, alpha_tot=[1, 4, 16, 64], crossover_fractions=[0.2],
+                 alpha_prune=[1, 4, 16], prune_fractions=[1.0, 0.2, 0.05], theory_panels=200, finite_n_band=0.1,
+                 n_resamples=200)
+_THETA = 10.0
+
+
+@pytest.fixture(scope="module")
+def grid():
+    specs = pruning.theory_specs(_SETTINGS, _THETA)
+    theory = pruning.theory_table(specs, [pruning.run_theory(s) for s in specs])
+    return pruning.attach_theory(pruning.grid_points(_SETTINGS, _THETA), theory, _SETTINGS["finite_n_band"])
+
+
+def _synthetic_fits(points, transform=None, noise=0.02, seed=0):
+    """Fits whose errors are the theory × (1 + noise), one row per (replicate, point); ``transform(points,
+    errors)`` may alter the errors before noise."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    errors = points.theory.to_numpy().copy()
+    if transform is not None:
+        errors = transform(points, errors)
+    rows = []
+    for r in range(_SETTINGS["n_replicates"]):
+        e = errors * (1 + noise * rng.standard_normal(len(errors)))
+        for p, err in zip(points.itertuples(), e):
+            rows.append({"replicate": r, "theta_deg": p.theta_deg, "P": p.P, "n_keep": p.n_keep,
+                         "strategy": "full" if p.n_keep == p.P else p.strategy, "error": err})
+    return pd.DataFrame(rows).drop_duplicates(["replicate", "theta_deg", "P", "n_keep", "strategy"])
+
+
+def _claim(cid):
+    return next(c for c in pruning.CLAIMS if c.id == cid)
+
+
+def _verdict(cid, m):
+    return judge(_claim(cid), m, "ci").verdict
+
+
+def test_relative_deviation_uses_the_band():
+    d = pruning.relative_deviation([1.0, 1.5, 0.5], [1.0, 1.0, 1.0], [0.9, 0.9, 0.9], [1.2, 1.2, 1.2])
+    assert d.tolist() == pytest.approx([0.0, 0.3, 0.4])
+
+
+def test_p0_controls(grid):
+    assert _verdict("P0", pruning.measure_agreement(_synthetic_fits(grid), grid, n_resamples=200)) == REPRODUCED
+    off = _synthetic_fits(grid, lambda p, e: e * 1.6)
+    assert _verdict("P0", pruning.measure_agreement(off, grid, n_resamples=200)) == NOT_REPRODUCED
+
+
+def test_crossover_alpha():
+    assert pruning.crossover_alpha([1, 2, 4], [-1.0, -1.0, 1.0]) == pytest.approx(2 * math.sqrt(2))
+    assert pruning.crossover_alpha([1, 2, 4], [0.5, 1.0, 1.0]) == 1.0
+    assert pruning.crossover_alpha([1, 2, 4], [-1.0, -1.0, -1.0]) == pytest.approx(4 * math.sqrt(2))
+
+
+def test_p1_controls(grid):
+    m = pruning.measure_crossover(_synthetic_fits(grid), grid, n_resamples=200)
+    assert _verdict("P1", m) == REPRODUCED
+
+    def swap(points, errors):
+        out = errors.copy()
+        easy = points.index[(points.design == "tot") & (points.strategy == "easy")]
+        hard = points.index[(points.design == "tot") & (points.strategy == "hard")]
+        out[easy], out[hard] = errors[hard], errors[easy]
+        return out
+
+    m = pruning.measure_crossover(_synthetic_fits(grid, swap), grid, n_resamples=200)
+    assert _verdict("P1", m) == NOT_REPRODUCED
+
+
+def test_pareto_helpers():
+    ap, best, bf = pruning.pareto_frontier([1, 1, 2, 2], [1.0, 0.5, 1.0, 0.5], [0.3, 0.2, 0.1, 0.2])
+    assert ap.tolist() == [1, 2] and best.tolist() == [0.2, 0.1] and bf.tolist() == [0.5, 1.0]
+    assert pruning.best_fraction([1.0, 0.5, 0.2], [0.3, 0.1, 0.1]) == 0.2
+    law, nu = pruning.power_law_reference([1, 2, 4, 8], [0.5, 0.25, 0.125, 0.0625])
+    assert nu == pytest.approx(1.0) and law(16) == pytest.approx(0.03125)
+
+
+def _unpruned_everywhere(points, errors):
+    """Every fixed-α_prune keep-hard error replaced by the unpruned error at the same α_prune: a power law."""
+    out = errors.copy()
+    prune = points[points.design == "prune"]
+    for i, p in prune.iterrows():
+        full = prune[(prune.f == 1.0) & np.isclose(prune.alpha_prune, p.alpha_prune) & (prune.theta_deg == 0)]
+        out[i] = errors[full.index[0]]
+    return out
+
+
+def test_p2_controls(grid):
+    assert _verdict("P2", pruning.measure_pareto_growth(_synthetic_fits(grid), grid, n_resamples=200)) == REPRODUCED
+    flat = _synthetic_fits(grid, _unpruned_everywhere)
+    assert _verdict("P2", pruning.measure_pareto_growth(flat, grid, n_resamples=200)) == NOT_REPRODUCED
+
+
+def test_p3_controls(grid):
+    m = pruning.measure_imperfect_probe(_synthetic_fits(grid), grid, _THETA, n_resamples=200)
+    assert _verdict("P3", m) == REPRODUCED
+
+    def like_perfect(points, errors):
+        out = errors.copy()
+        for i, p in points[(points.design == "prune") & (points.theta_deg == _THETA)].iterrows():
+            twin = points[(points.design == "prune") & (points.theta_deg == 0) & (points.P == p.P)
+                          & (points.n_keep == p.n_keep)]
+            out[i] = errors[twin.index[0]]
+        return out
+
+    m = pruning.measure_imperfect_probe(_synthetic_fits(grid, like_perfect), grid, _THETA, n_resamples=200)
+    assert _verdict("P3", m) == NOT_REPRODUCED
+
+
+def test_point_summary_and_measure_on_a_tiny_sweep(store_root):
+    from scalinglab.runs import sweep
+
+    settings = {**pruning.PROFILES["full"], **pruning.SMOKE_OVERRIDES}
+    specs = pruning.perceptron_specs(settings, seed=3, theta_deg=_THETA)
+    fits = pruning.perceptron_table(specs, sweep(specs, pruning.run_perceptron, workers=1, progress=False))
+    grid_pts = pruning.grid_points(settings, _THETA)
+    fake = grid_pts.assign(theory=0.2, theory_lo=0.2, theory_hi=0.2)
+    summary = pruning.point_summary(fits, fake)
+    assert len(summary) == len(grid_pts) and np.all(summary.sim.between(0, 0.5)) and np.all(summary.se >= 0)
+
+
+def _nets(acc_a, acc_b, method_a, method_b, f, n_train=1000, n_test=400, replicates=3, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(replicates):
+        for method, acc, ff in ((method_a, acc_a, f), (method_b, acc_b, 1.0 if method_b == "full" else f)):
+            rows.append({"n_train": n_train, "replicate": r, "method": method, "f": ff,
+                         "correct": (rng.random(n_test) < acc).astype(np.uint8)})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("cid,a,b", [("P4", "el2n keep-hard", "random"), ("P5", "el2n keep-easy", "el2n keep-hard"),
+                                     ("P6", "proto keep-hard", "random")])
+def test_neural_claim_controls(cid, a, b):
+    good = pruning.measure_accuracy_gain(_nets(0.8, 0.6, a, b, 0.7), 1000, [(a, b, 0.7)], n_resamples=200)
+    assert _verdict(cid, good) == REPRODUCED
+    bad = pruning.measure_accuracy_gain(_nets(0.6, 0.8, a, b, 0.7), 1000, [(a, b, 0.7)], n_resamples=200)
+    assert _verdict(cid, bad) == NOT_REPRODUCED
+    assert good.estimate == pytest.approx(np.mean(good.details["per_replicate"]))
 
 
 # --- neural part ------------------------------------------------------------------------------
@@ -206,6 +455,20 @@ def test_prototype_scores_measure_distance_to_centroids():
     difficulty, clusters = pruning.prototype_scores(emb, n_clusters=2, seed=0)
     assert np.argmax(difficulty) == len(emb) - 1
     assert len(set(clusters[:50].tolist())) == 1 and clusters[0] != clusters[50]
+
+
+def test_run_neural_on_a_tiny_cell(store_root, monkeypatch):
+    monkeypatch.setenv("SCALINGLAB_THREADS", "1")
+    settings = {**pruning.PROFILES["full"], **pruning.SMOKE_OVERRIDES, "n_train_sizes": [100], "n_test": 100,
+                "neural_replicates": 1, "ssl_steps": 3, "min_steps": 3}
+    spec = pruning.neural_specs(settings, seed=0)[0]
+    out = pruning.run_neural(spec)
+    nets = pruning.neural_table([spec], [out])
+    assert len(nets) == 1 + len(spec.fractions) * (1 + len(spec.scored_strategies))
+    assert set(nets.method) == {"full", "random", "el2n keep-hard", "el2n keep-easy", "proto keep-hard"}
+    assert all(len(c) == 100 for c in nets.correct)
+    assert all(abs(c.mean() - a) < 1e-6 for c, a in zip(nets.correct, nets.test_accuracy))
+    assert -1 <= out["score_rank_correlation"] <= 1
 
 
 def test_training_steps_rule():

@@ -51,9 +51,9 @@ class MNIST1D:
     def n_test(self) -> int:
         return len(self.y_test)
 
-    def spec(self) -> dict:
+    def spec(self) -> MNIST1DSpec:
         """What identifies this data in the run store."""
-        return {"name": "mnist1d", "n_train": self.n_train, "n_test": self.n_test, "seed": self.seed}
+        return MNIST1DSpec(n_train=self.n_train, n_test=self.n_test, seed=self.seed)
 
     def subset(self, n_train: int) -> "MNIST1D":
         """The first ``n_train`` training examples (a uniformly random subset: the generator shuffles)
@@ -102,23 +102,35 @@ def make_mnist1d(n_train: int, n_test: int, seed: int = 0) -> MNIST1D:
     return MNIST1D(x[:n_train], y[:n_train], x[n_train:], y[n_train:], int(seed))
 
 
-def cached_mnist1d(n_train: int, n_test: int, seed: int = 0, store=None) -> MNIST1D:
-    """:func:`make_mnist1d`, computed once and then read from the run store."""
+@dataclass(frozen=True)
+class MNIST1DSpec:
+    """The run-store spec of one generated MNIST-1D set: every argument of :func:`make_mnist1d` and the
+    generator's settings in words."""
+
+    n_train: int
+    n_test: int
+    seed: int
+    generator: str = "mnist1d.make_dataset(get_dataset_args()) defaults"
+
+
+def generate_mnist1d(spec: MNIST1DSpec) -> dict:
+    """Run function of :func:`cached_mnist1d` (module level, so that a worker process can import it):
+    the generated arrays as ``_weights`` (kept with safetensors in the run store)."""
     import torch
 
+    d = make_mnist1d(spec.n_train, spec.n_test, spec.seed)
+    return {"n_train": d.n_train, "n_test": d.n_test,
+            "_weights": {"x_train": torch.from_numpy(d.x_train), "y_train": torch.from_numpy(d.y_train),
+                         "x_test": torch.from_numpy(d.x_test), "y_test": torch.from_numpy(d.y_test)}}
+
+
+def cached_mnist1d(n_train: int, n_test: int, seed: int = 0, store=None) -> MNIST1D:
+    """:func:`make_mnist1d`, computed once and then read from the run store."""
     from ..runs import RunStore, sweep
 
     store = store if store is not None else RunStore()
-    spec = {"kind": "data/mnist1d", "n_train": n_train, "n_test": n_test, "seed": seed,
-            "generator": "mnist1d.make_dataset(get_dataset_args()) defaults"}
-
-    def generate(spec: dict) -> dict:
-        d = make_mnist1d(spec["n_train"], spec["n_test"], spec["seed"])
-        return {"n_train": d.n_train, "n_test": d.n_test,
-                "_weights": {"x_train": torch.from_numpy(d.x_train), "y_train": torch.from_numpy(d.y_train),
-                             "x_test": torch.from_numpy(d.x_test), "y_test": torch.from_numpy(d.y_test)}}
-
-    sweep([spec], generate, store, progress=False)
+    spec = MNIST1DSpec(n_train=int(n_train), n_test=int(n_test), seed=int(seed))
+    sweep([spec], generate_mnist1d, store, workers=1, progress=False)
     arrays = store.weights(spec)
     if arrays is None:  # pragma: no cover - the sweep has just written them
         raise RuntimeError("MNIST-1D arrays missing from the run store")
