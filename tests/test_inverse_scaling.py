@@ -1,4 +1,6 @@
-"""Tests of the Inverse Scaling Prize metric and evaluators (scalinglab.inverse), all offline.
+"""Tests of chapter 02's module (scalinglab.experiments.inverse_scaling), all offline: the Inverse Scaling
+Prize metric and evaluators, the run spec and run function, and every claim's measurement with a positive
+and a negative control (synthetic items on which the claim must be reproduced / not reproduced).
 
 The Hugging Face path is checked on a tiny randomly initialised GPT-2 built from a config and a
 byte-level BPE tokenizer trained here with the `tokenizers` library: nothing is downloaded.
@@ -202,24 +204,188 @@ def test_scalinglab_transformer_with_word_tokenizer_matches_hand_computation():
         assert result["loss"][i] == pytest.approx(-norm[row["answer_index"]], abs=1e-5)
 
 
-def test_memo_trap_run_trains_and_scores_every_test_set():
-    from scalinglab.data.memo_trap import MemoTrapConfig
-    from scalinglab.models import TransformerConfig
-    from scalinglab.train import TrainConfig
+SMALL_CORPUS = dict(n_words=40, quote_length=3, quotes_per_level=3, repetitions=(1, 2, 4), n_ending_words=4,
+                    n_sentence_words=8, n_instruction_lines=60, n_filler_lines=20, n_sentence_lines=0,
+                    rule_follow_prob=0.8, quoted_instruction_share=0.0, instruction_vocabulary="disjoint")
+SMALL_SETTINGS = dict(ladder=[(1, 1, 8), (1, 2, 8)], n_seeds=2, steps=3, batch_size=4, lr_at_width_16=1e-2,
+                      warmup_steps=1, lines_per_window=2, corpus=SMALL_CORPUS)
 
-    corpus = MemoTrapConfig(n_words=30, quote_length=3, quotes_per_level=3, repetitions=(1, 4), n_ending_words=4,
-                            n_sentence_words=30, n_instruction_lines=60, n_filler_lines=20, seed=0).to_dict()
-    trap = inverse.memo_trap_corpus(corpus)
-    model = TransformerConfig(vocab_size=trap.vocab_size, context_length=2 * trap.line_length, n_layer=1,
-                              n_head=1, d_model=8).to_dict()
-    spec = {"model": model, "train": TrainConfig(steps=3, batch_size=4, seed=0).to_dict(), "init_seed": 0,
-            "corpus": corpus, "lines_per_window": 2}
+
+def test_specs_hold_every_setting_and_derive_seeds_by_name():
+    from scalinglab.runs import run_key
+    from scalinglab.seeds import derive_seed
+
+    specs = inverse.memo_trap_specs(SMALL_SETTINGS, seed=7)
+    assert len(specs) == 4 and [s.replicate for s in specs] == [0, 0, 1, 1]
+    for s in specs:
+        assert s.init_seed == derive_seed(7, "init", s.replicate)
+        assert s.train.seed == derive_seed(7, "data-order", s.replicate)
+        assert s.corpus.seed == derive_seed(7, "corpus", s.replicate)
+        assert s.model.context_length == 2 * s.corpus.line_length
+        assert s.train.lr == pytest.approx(1e-2 * math.sqrt(16 / s.model.d_model))
+    assert specs[0].corpus != specs[2].corpus  # each replicate has its own corpus
+    keys = {run_key(s) for s in specs}
+    assert len(keys) == 4
+    import dataclasses
+    changed = dataclasses.replace(specs[0], eval_batch_size=specs[0].eval_batch_size + 1)
+    assert run_key(changed) != run_key(specs[0])  # every field is in the key
+    assert inverse.run_cost(specs[1]) > 0
+
+
+def test_memo_trap_run_trains_and_scores_every_test_set():
+    spec = inverse.memo_trap_specs(SMALL_SETTINGS, seed=0)[0]
+    trap = inverse.memo_trap_corpus(spec.corpus)
     out = inverse.memo_trap_run(spec)
     assert set(out["scores"]) == set(trap.tests)
     for name, score in out["scores"].items():
-        assert len(score["losses"]) == len(trap.tests[name])
-        assert score["loss"] == pytest.approx(np.mean(score["losses"]))
-        assert 0.0 <= score["accuracy"] <= 1.0
+        margins = np.array(score["margins"])
+        assert len(margins) == len(trap.tests[name])
+        assert score["loss"] == pytest.approx(np.logaddexp(0, -margins).mean(), abs=1e-4)  # two classes
+        assert score["accuracy"] == pytest.approx((margins > 0).mean())
     assert out["tokens"] == 3 * 4 * 2 * trap.line_length and out["train_flops"] > 0
     again = inverse.memo_trap_run(spec)  # deterministic in the spec
-    assert again["scores"]["conflict_R4"]["loss"] == out["scores"]["conflict_R4"]["loss"]
+    assert again["scores"]["conflict_R4"]["margins"] == out["scores"]["conflict_R4"]["margins"]
+    table = inverse.items_table([spec], [out])
+    assert set(table["test"]) == {"conflict", "control", "novel", "recall", "oneshot"}
+    assert len(table) == sum(len(rows) for rows in trap.tests.values())
+    np.testing.assert_allclose(table["loss"], np.logaddexp(0, -table["margin"]))
+
+
+def test_profiles_and_smoke_overrides():
+    from scalinglab import params
+
+    assert set(inverse.PROFILES) == {"ci", "full"}
+    for name, settings in inverse.PROFILES.items():
+        assert set(inverse.SMOKE_OVERRIDES) <= set(settings)
+        assert settings["n_seeds"] >= 3 and len(settings["corpus"]["repetitions"]) >= 3
+        specs = inverse.memo_trap_specs(settings, 0)
+        assert len(specs) == settings["n_seeds"] * len(settings["ladder"])
+        assert settings["corpus"]["quoted_instruction_share"] == 0.0  # instruction and quote never meet
+        smoke = params.select_profile(name, inverse.PROFILES, smoke=True, smoke_overrides=inverse.SMOKE_OVERRIDES)
+        assert smoke["steps"] <= 50 and max(d for _, _, d in smoke["ladder"]) <= 16
+    assert inverse.middle_dose(inverse.PROFILES["ci"]) == sorted(inverse.PROFILES["ci"]["corpus"]["repetitions"])[1]
+    claims = inverse.CLAIMS
+    assert sum(c.headline for c in claims) == 1 and claims[0].id == "I1"
+
+
+# --------------------------------------------------------------------------- measurements, on synthetic items
+
+SIZES = (1_000, 4_000, 16_000, 64_000, 256_000)
+DOSES = (4, 16, 64)
+
+
+def synthetic_items(conflict_loss, control_loss=lambda N, R: 0.05, recall_acc=lambda N, R: 0.5 + 0.5 * (N > 2000),
+                    novel_margin=3.0, memory_weight=-1.0, oneshot_loss=None, n_items=40, n_seeds=3, noise=0.05, seed=0):
+    """An items table like :func:`items_table`'s, from target mean losses per (N, R).
+
+    ``conflict_loss(N, R)`` and ``control_loss(N, R)`` set the mean losses; recall margins are ±3 with the
+    share ``recall_acc(N, R)`` positive. Where ``memory_weight`` is given (and ``conflict_loss`` is None),
+    conflict margins are built from the cues: novel + memory_weight · recall.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+
+    def margin_for(loss, n):
+        loss = np.clip(loss * np.exp(noise * rng.standard_normal(n)), 1e-6, None)
+        return -np.log(np.expm1(loss))
+
+    rows = []
+    for rep in range(n_seeds):
+        for N in SIZES:
+            for R in DOSES:
+                recall = np.where(rng.random(n_items) < recall_acc(N, R), 3.0, -3.0) + 0.3 * rng.standard_normal(n_items)
+                novel = novel_margin + 0.3 * rng.standard_normal(n_items)
+                if conflict_loss is None:
+                    conflict = novel + memory_weight * recall + 0.3 * rng.standard_normal(n_items)
+                else:
+                    conflict = margin_for(conflict_loss(N, R), n_items)
+                tests = {"conflict": conflict, "control": margin_for(control_loss(N, R), n_items),
+                         "novel": novel, "recall": recall,
+                         "oneshot": margin_for((oneshot_loss or conflict_loss or (lambda N, R: 1.0))(N, R), n_items)}
+                for test, m in tests.items():
+                    rows.append(pd.DataFrame({"replicate": rep, "N": N, "n_layer": 1, "d_model": 8, "flops": 6.0 * N,
+                                              "test": test, "R": R, "item": np.arange(n_items), "margin": m,
+                                              "loss": np.logaddexp(0, -m), "correct": m > 0}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def claim(cid):
+    return next(c for c in inverse.CLAIMS if c.id == cid)
+
+
+def verdict(cid, items):
+    from scalinglab.claims import judge
+
+    measured = inverse.measure(items, R=16, seed=0, only=[cid])
+    return judge(claim(cid), measured[cid], "full" if cid == "I5" else "ci").verdict
+
+
+def rising(slope):
+    return lambda N, R: 0.6 + slope * np.log10(N / 1000)
+
+
+def test_loss_slope_recovers_a_known_slope():
+    items = synthetic_items(rising(0.3), noise=0.0)
+    m = inverse.loss_slope(items, "conflict", 16)
+    assert m.estimate == pytest.approx(0.3, rel=1e-3)
+    assert m.interval[0] <= m.estimate <= m.interval[1] and m.seeds == [0, 1, 2]
+
+
+def test_I1_positive_and_negative_controls():
+    assert verdict("I1", synthetic_items(rising(0.3))) == "reproduced"
+    assert verdict("I1", synthetic_items(rising(-0.1))) == "not reproduced"
+    # no memorisation spread across sizes: the precondition fails, whatever the slope
+    flat_recall = synthetic_items(rising(0.3), recall_acc=lambda N, R: 1.0)
+    assert verdict("I1", flat_recall) == "inconclusive at this profile"
+
+
+def test_I2_positive_and_negative_controls():
+    assert verdict("I2", synthetic_items(rising(0.3), control_loss=lambda N, R: 0.08 - 0.01 * np.log10(N))) == "reproduced"
+    worse = synthetic_items(rising(0.3), control_loss=lambda N, R: 0.02 + 0.07 * np.log10(N / 1000))
+    assert verdict("I2", worse) == "not reproduced"  # every size still follows the rule, but less surely
+    bad_rule = synthetic_items(rising(0.3), control_loss=lambda N, R: 0.9)  # the rule is never learned
+    assert verdict("I2", bad_rule) == "inconclusive at this profile"
+
+
+def test_I3_positive_and_negative_controls():
+    interacting = synthetic_items(lambda N, R: 0.6 + 0.1 * np.log2(R) / 2 * np.log10(N / 1000))
+    assert verdict("I3", interacting) == "reproduced"
+    m = inverse.dose_interaction(interacting, "conflict")
+    assert m.details["slopes"][0] < m.details["slopes"][1] < m.details["slopes"][2]
+    assert verdict("I3", synthetic_items(lambda N, R: 0.6 + (0.3 - 0.05 * np.log2(R)) * np.log10(N / 1000))) == "not reproduced"
+
+
+def test_I4_positive_and_negative_controls():
+    mitigated = synthetic_items(rising(0.3), oneshot_loss=rising(0.0))
+    assert verdict("I4", mitigated) == "reproduced"
+    assert verdict("I4", synthetic_items(rising(0.3), oneshot_loss=rising(0.6))) == "not reproduced"
+    assert verdict("I4", synthetic_items(rising(-0.2), oneshot_loss=rising(-0.4))) == "inconclusive at this profile"
+    m = inverse.oneshot_change(synthetic_items(rising(0.4), oneshot_loss=rising(0.1), noise=0.0), 16)
+    assert m.estimate == pytest.approx(0.25, rel=1e-3)
+
+
+def test_I5_positive_and_negative_controls():
+    u = synthetic_items(lambda N, R: 1.5 - 0.3 * (np.log10(N) - 4) ** 2)  # loss peaks inside: performance U-shaped
+    assert verdict("I5", u) == "reproduced"
+    cap = synthetic_items(lambda N, R: 0.5 + 0.3 * (np.log10(N) - 4) ** 2)  # performance peaks: an inverted U
+    assert verdict("I5", cap) == "not reproduced"
+    assert inverse.u_shape(synthetic_items(rising(0.3)), 16).preconditions["vertex_inside"] in (0.0, 1.0)
+
+
+def test_I6_positive_and_negative_controls_and_the_cue_fit():
+    a, b, c = inverse.cue_fit(np.array([1.0, 0.0, 2.0, 5.0]) - np.array([0.0, 2.0, 1.0, 1.0]),
+                              np.array([1.0, 0.0, 2.0, 5.0]), np.array([0.0, 2.0, 1.0, 1.0]))
+    assert (a, b, c) == pytest.approx((0.0, 1.0, -1.0), abs=1e-9)
+    assert verdict("I6", synthetic_items(None, memory_weight=-1.0)) == "reproduced"
+    assert verdict("I6", synthetic_items(None, memory_weight=-0.1)) == "not reproduced"
+
+
+def test_size_curve_and_dose_slopes_for_figures():
+    items = synthetic_items(rising(0.3))
+    curve = inverse.size_curve(items, "conflict", 16)
+    assert curve["N"].tolist() == list(SIZES) and (curve["lo"] <= curve["loss"]).all()
+    table = inverse.dose_slopes(items)
+    assert table["R"].tolist() == list(DOSES) and (table["lo"] < table["hi"]).all()
+    pre = inverse.preconditions(items, 16)
+    assert pre["n_doses"] == 3 and pre["control_min_accuracy"] > 0.9

@@ -25,7 +25,7 @@ def test_lines_are_aligned_and_counted(trap):
     assert (lines[:, -1] == dot).all()
     assert (lines[:, :-1] != dot).all()  # "." only ends lines, so positions stay aligned
     n_quote_lines = SMALL.quotes_per_level * sum(SMALL.repetitions)
-    assert trap.line_counts == {"instruction": 300, "filler": 200, "quote": n_quote_lines}
+    assert trap.line_counts == {"instruction": 300, "filler": 200, "quote": n_quote_lines, "sentence": 0}
     assert len(lines) == 300 + 200 + n_quote_lines
 
 
@@ -51,6 +51,7 @@ def test_test_sets_have_the_prize_format_and_the_right_classes(trap):
     for g, R in enumerate(SMALL.repetitions):
         conflict, control, one_shot, recall = (trap.tests[f"{k}_R{R}"]
                                                for k in ("conflict", "control", "oneshot", "recall"))
+        assert [r["classes"] for r in trap.tests[f"novel_R{R}"]] == [r["classes"] for r in conflict]
         assert len(conflict) == len(control) == len(one_shot) == len(recall) == SMALL.quotes_per_level
         for i, (a, b, c, d) in enumerate(zip(conflict, control, one_shot, recall)):
             q = trap.quotes[g][i]
@@ -134,3 +135,45 @@ def test_quoted_instructions_agree_with_the_quote():
     for row in quoted:  # the instruction names the quote's own ending, and the quote is intact
         assert row[2] == row[4 + L - 1] == prefixes[tuple(row[4:4 + L - 1])]
     assert len(instr) == 100 + len(quoted)
+
+
+def test_disjoint_vocabularies_keep_quote_words_out_of_instruction_lines():
+    cfg = MemoTrapConfig(n_words=60, quote_length=4, quotes_per_level=6, repetitions=(2, 5), n_ending_words=4,
+                         n_sentence_words=12, instruction_vocabulary="disjoint", n_instruction_lines=500,
+                         n_filler_lines=50, n_sentence_lines=80, seed=5)
+    trap = build_memo_trap(cfg)
+    L, tok = cfg.quote_length, trap.tokenizer
+    lines = trap.stream.view(-1, trap.line_length).numpy()
+    assert trap.line_counts["sentence"] == 80 and len(lines) == 500 + 50 + 6 * 7 + 80
+    quote_words = {int(w) for level in trap.quotes for q in level for w in q[:-1]}
+    instr = lines[lines[:, 0] == tok.index["end"]]
+    assert len(instr) == 500  # no quote line ever carries an instruction
+    instruction_words = set(instr[:, 4:4 + L - 1].ravel().tolist())
+    endings = set(trap.ending_ids.tolist())
+    assert not instruction_words & quote_words and not instruction_words & endings
+    assert not quote_words & endings
+    for R in cfg.repetitions:
+        for row in trap.tests[f"control_R{R}"]:  # the control applies the rule to instruction-like text …
+            assert set(tok.encode(row["prompt"])[-(L - 1):]) <= instruction_words
+        for row in trap.tests[f"novel_R{R}"]:  # … the novel test to fresh quote-like text, never a quote
+            words = tok.encode(row["prompt"])[-(L - 1):]
+            assert not set(words) & instruction_words
+            assert all(list(words) != list(q[:-1]) for level in trap.quotes for q in level)
+    with pytest.raises(ValueError):
+        MemoTrapConfig(n_words=20, n_sentence_words=10, n_ending_words=4, instruction_vocabulary="disjoint")
+    with pytest.raises(ValueError):
+        MemoTrapConfig(instruction_vocabulary="mixed")
+
+
+def test_sentence_lines_look_like_quote_lines_but_are_fresh():
+    cfg = MemoTrapConfig(n_words=60, quote_length=4, quotes_per_level=3, repetitions=(2,), n_ending_words=4,
+                         n_sentence_words=12, instruction_vocabulary="disjoint", n_instruction_lines=10,
+                         n_filler_lines=0, n_sentence_lines=200, seed=6)
+    trap = build_memo_trap(cfg)
+    L = cfg.quote_length
+    lines = trap.stream.view(-1, trap.line_length).numpy()
+    plain = lines[lines[:, 0] != trap.tokenizer.index["end"]]
+    assert len(plain) == 3 * 2 + 200
+    assert set(plain[:, 4 + L - 1].tolist()) <= set(trap.ending_ids.tolist())
+    bodies = {tuple(row[4:4 + L - 1]) for row in plain}
+    assert len(bodies) > 150  # fresh sentences, not repeats

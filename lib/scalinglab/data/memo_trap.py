@@ -20,18 +20,26 @@ even a one-layer model can find the instruction's word by position):
   word is the word X named by the instruction. This teaches the rule. A share
   ``1 - rule_follow_prob`` of instruction lines is disobeyed (it ends with a random ending word).
 
+- **sentence** (``n_sentence_lines``, default none): like a quote line, but with a fresh sentence of quote
+  words seen once, ending with a random ending word.
+
 Quotes and instruction sentences are written with ``n_sentence_words`` words drawn from the vocabulary and
 end with one of ``n_ending_words`` "ending words", so both answers of a test item are plausible
-endings. A share ``quoted_instruction_share`` of a quote's R appearances is written inside an
-instruction that *agrees* with it (``end with q_L : q_1 … q_L .``): instruction and memory meet in
-training but never conflict.
+endings. With ``instruction_vocabulary="shared"`` quotes and instruction sentences use the same words;
+with ``"disjoint"`` they use two disjoint sets (and neither holds an ending word), so that memory is never
+exercised inside an instruction's line. A share ``quoted_instruction_share`` of a quote's R appearances is
+written inside an instruction that *agrees* with it (``end with q_L : q_1 … q_L .``): instruction and
+memory then meet in training, though they never conflict (chapter 02 sets it to 0: they never meet).
 
 Test sets, in the Inverse Scaling Prize's classification format (``prompt``, ``classes``,
 ``answer_index``; every class string starts with a space):
 
 - **conflict**: the rule applied to a memorised quote's first L-1 words; classes are the rule's
   answer X (correct) and the quote's memorised last word;
-- **control**: the same instruction and the same two class strings, on a fresh prefix;
+- **control**: the same instruction and the same two class strings, on a fresh prefix of
+  instruction-sentence words (the rule on the text it was taught on);
+- **novel**: the same again, on a fresh prefix of quote words that is no quote (the instruction's pull on
+  quote-like text, without memory);
 - **one-shot conflict**: the conflict prompt preceded by one demonstration line in which the rule
   overrides a *different* memorised quote of the same group (Wei et al. 2022's 1-shot mitigation);
 - **recall**: a quote line as in training (four filler words, the quote's first L-1 words), with the
@@ -53,6 +61,7 @@ import numpy as np
 import torch
 
 SPECIAL_TOKENS = (".", "end", "with", ":")
+INSTRUCTION_VOCABULARIES = ("shared", "disjoint")
 HEADER_LENGTH = 4  # "end with X :" and the four filler words before a quote
 CONSONANTS = "bdfgklmnprstvz"
 VOWELS = "aeiou"
@@ -68,11 +77,16 @@ class MemoTrapConfig:
     repetitions: tuple[int, ...] = (4, 16, 64)  # R for each group of quotes
     n_instruction_lines: int = 30_000
     n_filler_lines: int = 30_000
+    n_sentence_lines: int = 0  # lines like a quote line but with a fresh sentence (seen once, never memorised)
     n_ending_words: int = 16  # quotes and instruction sentences end with one of these words
     n_sentence_words: int = 24  # quotes and instruction sentences are written with these words
     rule_follow_prob: float = 1.0  # share of instruction lines that obey their instruction
     quoted_instruction_share: float = 0.0  # share of a quote's R appearances inside an instruction that agrees with it
     zipf_exponent: float = 1.0  # filler word frequency ∝ rank^(-exponent)
+    # "shared": quotes and instruction sentences are written with the same words; "disjoint": with two
+    # disjoint sets of n_sentence_words words each (and neither holds an ending word), so that no
+    # instruction line in training ever contains a quote's words
+    instruction_vocabulary: str = "shared"
     seed: int = 0
 
     def __post_init__(self):
@@ -90,6 +104,11 @@ class MemoTrapConfig:
             raise ValueError(f"MemoTrapConfig.n_ending_words must be in [2, n_words], got {self.n_ending_words}")
         if self.quotes_per_level < 2:
             raise ValueError("MemoTrapConfig.quotes_per_level must be >= 2 (the one-shot demo uses another quote)")
+        if self.instruction_vocabulary not in INSTRUCTION_VOCABULARIES:
+            raise ValueError(f"MemoTrapConfig.instruction_vocabulary must be one of {INSTRUCTION_VOCABULARIES}, "
+                             f"got {self.instruction_vocabulary!r}")
+        if self.instruction_vocabulary == "disjoint" and 2 * self.n_sentence_words + self.n_ending_words > self.n_words:
+            raise ValueError("MemoTrapConfig: 'disjoint' needs 2·n_sentence_words + n_ending_words <= n_words")
         if not self.repetitions or any(int(r) < 1 for r in self.repetitions):
             raise ValueError(f"MemoTrapConfig.repetitions must be positive integers, got {self.repetitions}")
 
@@ -107,7 +126,7 @@ class WordTokenizer:
     """Whitespace word-level tokenizer over a fixed vocabulary (one word = one token).
 
     ``encode(" end with")`` gives two ids; class strings such as ``" bako"`` therefore never merge
-    with the prompt's end, unlike sub-word tokenizers (see :mod:`scalinglab.inverse`).
+    with the prompt's end, unlike sub-word tokenizers (see :mod:`scalinglab.experiments.inverse_scaling`).
     """
 
     def __init__(self, vocabulary: list[str]):
@@ -203,7 +222,13 @@ def build_memo_trap(config: MemoTrapConfig) -> MemoTrap:
         return rng.choice(len(tokenizer), size=shape, p=filler_p)
 
     ending_ids = np.sort(rng.choice(word_ids, size=config.n_ending_words, replace=False))
-    sentence_ids = np.sort(rng.choice(word_ids, size=config.n_sentence_words, replace=False))
+    if config.instruction_vocabulary == "shared":
+        sentence_ids = np.sort(rng.choice(word_ids, size=config.n_sentence_words, replace=False))
+        instruction_ids = sentence_ids
+    else:
+        others = rng.permutation(np.setdiff1d(word_ids, ending_ids))
+        sentence_ids = np.sort(others[:config.n_sentence_words])
+        instruction_ids = np.sort(others[config.n_sentence_words:2 * config.n_sentence_words])
 
     def sentence(shape) -> np.ndarray:
         return rng.choice(sentence_ids, size=shape)
@@ -225,7 +250,7 @@ def build_memo_trap(config: MemoTrapConfig) -> MemoTrap:
     instr = np.empty((n_i, M), dtype=np.int64)
     rule_words = rng.choice(ending_ids, size=n_i)
     instr[:, 0], instr[:, 1], instr[:, 2], instr[:, 3] = END, WITH, rule_words, COLON
-    fresh = sentence((n_i, L - 1))
+    fresh = rng.choice(instruction_ids, size=(n_i, L - 1))
     memorised_prefix = np.zeros(n_i, dtype=bool)  # a fresh sentence must not be a quote's prefix
     for q in quotes_flat:
         memorised_prefix |= (fresh == q[:-1]).all(axis=1)
@@ -247,27 +272,35 @@ def build_memo_trap(config: MemoTrapConfig) -> MemoTrap:
     quote_lines[quoted, 2] = quote_rows[quoted, -1]
     quote_lines[:, HEADER_LENGTH:HEADER_LENGTH + L] = quote_rows
     quote_lines[:, -1] = DOT
-    lines = np.concatenate([instr, fill, quote_lines])
+    n_s = config.n_sentence_lines
+    plain = np.empty((n_s, M), dtype=np.int64)
+    plain[:, :HEADER_LENGTH] = filler((n_s, HEADER_LENGTH))
+    plain[:, HEADER_LENGTH:HEADER_LENGTH + L - 1] = sentence((n_s, L - 1))
+    plain[:, HEADER_LENGTH + L - 1] = rng.choice(ending_ids, size=n_s)
+    plain[:, -1] = DOT
+    lines = np.concatenate([instr, fill, quote_lines, plain])
     lines = lines[rng.permutation(len(lines))]  # (n_lines, M)
     stream = torch.from_numpy(lines.reshape(-1).copy())
     digest = hashlib.sha256(lines.tobytes()).hexdigest()
 
     trap = MemoTrap(config=config, tokenizer=tokenizer, stream=stream, quotes=quotes,
-                    line_counts={"instruction": n_i, "filler": n_f, "quote": len(quote_lines)},
+                    line_counts={"instruction": n_i, "filler": n_f, "quote": len(quote_lines), "sentence": n_s},
                     sha256=digest)
     trap.ending_ids = ending_ids
-    trap.tests = _test_sets(trap, rng, filler, sentence, ending_ids)
+    trap.tests = _test_sets(trap, rng, filler, sentence, lambda n: rng.choice(instruction_ids, size=n), ending_ids)
     return trap
 
 
-def _test_sets(trap: MemoTrap, rng: np.random.Generator, filler, sentence, ending_ids) -> dict:
-    """Prize-format rows for every level: conflict, control, one-shot conflict."""
+def _test_sets(trap: MemoTrap, rng: np.random.Generator, filler, sentence, instruction_sentence,
+               ending_ids) -> dict:
+    """Prize-format rows for every level: conflict, control, novel, recall, one-shot conflict."""
     tok, L, M = trap.tokenizer, trap.config.quote_length, trap.line_length
     dec = tok.decode
     tests = {}
+    prefixes = {tuple(x[:-1]) for level in trap.quotes for x in level}
     for g, (level_quotes, R) in enumerate(zip(trap.quotes, trap.config.repetitions)):
         n = len(level_quotes)
-        conflict, control, one_shot, recall = [], [], [], []
+        conflict, control, novel, one_shot, recall = [], [], [], [], []
         demo_of = (np.arange(n) + 1 + rng.integers(0, n - 1, size=n)) % n  # another quote of the level
         for i, q in enumerate(level_quotes):
             memorised = int(q[-1])
@@ -277,12 +310,16 @@ def _test_sets(trap: MemoTrap, rng: np.random.Generator, filler, sentence, endin
             head = f"end with {tok.vocabulary[rule]} :"
             conflict.append({"prompt": f"{context_line} {head} {dec(q[:-1])}", "classes": classes,
                              "answer_index": 0, "level": g, "repetitions": R})
-            prefixes = {tuple(x[:-1]) for level in trap.quotes for x in level}
+            fresh = instruction_sentence(L - 1)
+            while tuple(fresh) in prefixes:
+                fresh = instruction_sentence(L - 1)
+            control.append({"prompt": f"{context_line} {head} {dec(fresh)}", "classes": classes,
+                            "answer_index": 0, "level": g, "repetitions": R})
             fresh = sentence(L - 1)
             while tuple(fresh) in prefixes:
                 fresh = sentence(L - 1)
-            control.append({"prompt": f"{context_line} {head} {dec(fresh)}", "classes": classes,
-                            "answer_index": 0, "level": g, "repetitions": R})
+            novel.append({"prompt": f"{context_line} {head} {dec(fresh)}", "classes": classes,
+                          "answer_index": 0, "level": g, "repetitions": R})
             quote_line = f"{dec(filler(HEADER_LENGTH))} {dec(q[:-1])}"
             recall.append({"prompt": f"{context_line} {quote_line}", "classes": classes,
                            "answer_index": 1, "level": g, "repetitions": R})
@@ -294,6 +331,7 @@ def _test_sets(trap: MemoTrap, rng: np.random.Generator, filler, sentence, endin
                              "answer_index": 0, "level": g, "repetitions": R})
         tests[f"conflict_R{R}"] = conflict
         tests[f"control_R{R}"] = control
+        tests[f"novel_R{R}"] = novel
         tests[f"oneshot_R{R}"] = one_shot
         tests[f"recall_R{R}"] = recall
     return tests

@@ -35,6 +35,14 @@ with any ``logits_fn(ids) -> logits``; :func:`evaluate_causal_lm` wraps a Huggin
 Pythia or GPT-2 sizes). :func:`load_prize_task` reads prize-format rows from a local jsonl file
 or from the Hugging Face hub (``inverse-scaling/<task>``; needs the internet).
 
+The chapter's experiment: :class:`MemoTrapRun` (the spec of one run: corpus, model, optimiser,
+seeds), :func:`memo_trap_specs` (the ladder × replicates of a profile), :func:`memo_trap_run`
+(train and score one model, for :func:`scalinglab.runs.sweep`), :func:`items_table` (every test
+item of every run), and the measurements the claims are decided on — :func:`loss_slope`,
+:func:`dose_interaction`, :func:`oneshot_change`, :func:`u_shape`, :func:`memory_weight` —, each
+with a hierarchical bootstrap over seeds and test items; :data:`PROFILES`,
+:data:`SMOKE_OVERRIDES`, :data:`CLAIMS` and :func:`measure`.
+
 Used by: chapter 02 (inverse scaling).
 """
 
@@ -42,6 +50,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +59,14 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_most
+from ..data.memo_trap import SPECIAL_TOKENS, MemoTrap, MemoTrapConfig, build_memo_trap
+from ..devices import default_device
+from ..intervals import hierarchical_bootstrap, t_interval
+from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from ..seeds import derive_seed
+from ..train import TrainConfig, seeded, train
 
 BOUNDARIES = ("joint", "separate")
 
@@ -313,53 +330,498 @@ def write_prize_jsonl(rows: Iterable, path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 02's experiment: one run = one model trained on the memo-trap corpus, then scored
+# Chapter 02's experiment: a family of transformers trained on the memo-trap corpus, then scored
+
+
+@dataclass(frozen=True)
+class MemoTrapRun:
+    """Every setting one chapter-02 run reads: the corpus, the model, the optimiser and the seeds.
+
+    ``corpus.seed`` fixes the corpus (its quotes and test items), ``init_seed`` the initial weights,
+    ``train.seed`` the data order; ``replicate`` is the index these seeds were derived for
+    (:func:`scalinglab.seeds.derive_seed`). Used by chapter 02 through :func:`memo_trap_run`.
+    """
+
+    corpus: MemoTrapConfig
+    model: TransformerConfig
+    train: TrainConfig
+    init_seed: int
+    replicate: int
+    lines_per_window: int = 2  # a training window is this many aligned corpus lines
+    eval_batch_size: int = 256  # sequences per forward pass when scoring the test sets
 
 
 @lru_cache(maxsize=4)
-def _memo_trap_cached(config_json: str):
-    from ..data.memo_trap import MemoTrapConfig, build_memo_trap
-
-    config = json.loads(config_json)
-    config["repetitions"] = tuple(config["repetitions"])
-    return build_memo_trap(MemoTrapConfig(**config))
+def memo_trap_corpus(config: MemoTrapConfig) -> MemoTrap:
+    """The memo-trap corpus of ``config``, built once per process. Used by chapter 02."""
+    return build_memo_trap(config)
 
 
-def memo_trap_corpus(config) -> "object":
-    """The memo-trap corpus of ``config`` (a ``MemoTrapConfig`` or its dict), built once per process."""
-    d = config if isinstance(config, dict) else config.to_dict()
-    return _memo_trap_cached(json.dumps(d, sort_keys=True))
+def vocab_size_of(config: MemoTrapConfig) -> int:
+    """The vocabulary size of the corpus ``config`` describes (its words plus the four symbols)."""
+    return config.n_words + len(SPECIAL_TOKENS)
 
 
-def memo_trap_run(spec: dict) -> dict:
+def learning_rate_for(d_model: int, lr_at_width_16: float) -> float:
+    """The chapter's learning rate: ``lr_at_width_16`` at width 16, falling as 1/√width (as in chapter 00).
+    Used by chapter 02."""
+    return lr_at_width_16 * math.sqrt(16 / d_model)
+
+
+def memo_trap_specs(settings: dict, seed: int) -> list[MemoTrapRun]:
+    """The chapter's runs: every rung of ``settings["ladder"]`` × ``settings["n_seeds"]`` replicates.
+
+    Each replicate has its own corpus (its own quotes, hence its own test items), initial weights and
+    data order, all derived from the chapter's ``seed`` by named streams. Used by chapter 02.
+    """
+    specs = []
+    for replicate in range(settings["n_seeds"]):
+        corpus = MemoTrapConfig(**settings["corpus"], seed=derive_seed(seed, "corpus", replicate))
+        for n_layer, n_head, d_model in settings["ladder"]:
+            model = TransformerConfig(vocab_size=vocab_size_of(corpus), n_layer=n_layer, n_head=n_head,
+                                      d_model=d_model, context_length=settings["lines_per_window"] * corpus.line_length)
+            train_config = TrainConfig(steps=settings["steps"], batch_size=settings["batch_size"],
+                                       lr=learning_rate_for(d_model, settings["lr_at_width_16"]),
+                                       warmup_steps=settings["warmup_steps"], schedule="cosine",
+                                       seed=derive_seed(seed, "data-order", replicate))
+            specs.append(MemoTrapRun(corpus=corpus, model=model, train=train_config,
+                                     init_seed=derive_seed(seed, "init", replicate), replicate=replicate,
+                                     lines_per_window=settings["lines_per_window"]))
+    return specs
+
+
+def run_cost(spec: MemoTrapRun) -> float:
+    """Training FLOPs of a run (for ``sweep(cost=…)``: the most expensive runs start first)."""
+    return flops_per_token(spec.model) * spec.train.steps * spec.train.batch_size * spec.model.context_length
+
+
+def memo_trap_run(spec: MemoTrapRun) -> dict:
     """Train one transformer on the memo-trap corpus and score it on every test set.
 
-    ``spec`` holds ``model`` (a ``TransformerConfig`` dict), ``train`` (a ``TrainConfig`` dict),
-    ``init_seed``, ``corpus`` (a ``MemoTrapConfig`` dict) and ``lines_per_window``. Module-level so
-    that a process pool can run it. Returns JSON-able results: the prize metric (mean loss and
-    accuracy) of every test set, parameter counts, training FLOPs and the final training loss.
+    Returns, per test set (``conflict_R…``, ``control_R…``, ``recall_R…``, ``oneshot_R…``), the prize's
+    mean loss and accuracy and every item's **margin**: the normalised log-probability of the correct
+    class minus that of the other class (the two-class log-odds; loss = log(1 + e^−margin)). Also the
+    parameter counts, tokens and training FLOPs. Module-level so that worker processes can run it.
 
     Used by: chapter 02 (inverse scaling), through ``scalinglab.runs.sweep``.
     """
-    from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
-    from ..train import TrainConfig, default_device, seeded, train
-
-    trap = memo_trap_corpus(spec["corpus"])
-    model_config = TransformerConfig(**spec["model"])
-    train_config = TrainConfig(**spec["train"])
-    model = seeded(lambda: Transformer(model_config), spec["init_seed"])
+    trap = memo_trap_corpus(spec.corpus)
+    if spec.model.vocab_size != trap.vocab_size:
+        raise ValueError(f"model vocabulary {spec.model.vocab_size} != corpus vocabulary {trap.vocab_size}")
+    window = spec.lines_per_window * trap.line_length
+    if spec.model.context_length < window:
+        raise ValueError(f"context {spec.model.context_length} is shorter than a window of {window} tokens")
+    model = seeded(lambda: Transformer(spec.model), spec.init_seed)
     device = default_device()
-    n_lines = spec["lines_per_window"]
-    result = train(model, train_config, lambda g: trap.batch(train_config.batch_size, n_lines, g), lm_loss,
-                   device=device)
+    result = train(model, spec.train, lambda g: trap.batch(spec.train.batch_size, spec.lines_per_window, g),
+                   lm_loss, device=device)
     model.eval()
     scores = {}
     for name, rows in trap.tests.items():
-        out = evaluate_classification(model, trap.tokenizer.encode, rows, device=device, batch_size=256)
+        out = evaluate_classification(model, trap.tokenizer.encode, rows, device=device,
+                                      batch_size=spec.eval_batch_size)
+        answer = np.array([r["answer_index"] for r in rows])
+        other = np.array([1 - a if len(r["classes"]) == 2 else -1 for a, r in zip(answer, rows)])
+        if (other < 0).any():
+            raise ValueError(f"test set {name}: margins need two classes per item")
+        idx = np.arange(len(rows))
+        margin = out["normalised"][idx, answer] - out["normalised"][idx, other]
         scores[name] = {"loss": out["mean_loss"], "accuracy": out["accuracy"],
-                        "losses": [float(v) for v in out["loss"]]}
-    tokens = train_config.steps * train_config.batch_size * model_config.context_length
+                        "margins": [round(float(m), 6) for m in margin]}
+    tokens = spec.train.steps * spec.train.batch_size * window
     return {"scores": scores, "n_params": model.num_params(non_embedding=True),
-            "n_params_total": model.num_params(non_embedding=False),
-            "tokens": tokens, "train_flops": flops_per_token(model_config) * tokens,
+            "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
+            "train_flops": flops_per_token(spec.model) * tokens,
             "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
+
+
+def items_table(specs: list[MemoTrapRun], results: list[dict]) -> "pd.DataFrame":
+    """One row per (run, test set, item): replicate, N, FLOPs, test kind, dose R, item, margin, loss, correct.
+
+    ``loss`` is the prize's two-class loss log(1 + e^−margin); ``correct`` is margin > 0. Used by chapter 02.
+    """
+    import pandas as pd
+
+    frames = []
+    for spec, res in zip(specs, results):
+        for name, score in res["scores"].items():
+            kind, R = name.rsplit("_R", 1)
+            margin = np.asarray(score["margins"], dtype=float)
+            frames.append(pd.DataFrame({
+                "replicate": spec.replicate, "N": res["n_params"], "n_layer": spec.model.n_layer,
+                "d_model": spec.model.d_model, "flops": res["train_flops"], "test": kind, "R": int(R),
+                "item": np.arange(len(margin)), "margin": margin, "loss": np.logaddexp(0.0, -margin),
+                "correct": margin > 0}))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements: statistics of the items table, with 95 % intervals over seeds and items
+
+N_RESAMPLES = 2000
+
+
+def _groups(items, tests: Sequence[str], doses: Sequence[int], value: str = "loss"):
+    """Per replicate, an array (items, len(tests) · len(doses), sizes) of ``value``, and the sorted sizes N.
+
+    Items are nested in replicates (each replicate has its own corpus), so the hierarchical bootstrap
+    resamples replicates, then the items of each replicate — the same items at every size, test and dose.
+    """
+    sizes = np.sort(items["N"].unique())
+    groups = []
+    for _, frame in items.groupby("replicate", sort=True):
+        blocks = []
+        for test in tests:
+            for R in doses:
+                sub = frame[(frame["test"] == test) & (frame["R"] == R)]
+                if sub.empty:
+                    raise ValueError(f"no items for test {test!r} at R = {R}")
+                table = sub.pivot_table(index="item", columns="N", values=value, aggfunc="first")
+                blocks.append(table.reindex(columns=sizes).to_numpy())
+        groups.append(np.stack(blocks, axis=1))  # (n_items, n_blocks, n_sizes)
+    return groups, sizes
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of y on x."""
+    xc = x - x.mean()
+    return float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+
+
+def _mean_curve(groups: list[np.ndarray]) -> np.ndarray:
+    """(blocks, sizes): the mean over replicates of each replicate's item mean (replicates weigh equally)."""
+    return np.mean([np.nanmean(g, axis=0) for g in groups], axis=0)
+
+
+def _measure(statistic, groups, seed: int, stream: str, **details) -> Measurement:
+    estimate = statistic(groups)
+    lo, hi = hierarchical_bootstrap(statistic, groups, n_resamples=N_RESAMPLES,
+                                    seed=derive_seed(seed, "bootstrap", stream))
+    return Measurement(estimate=float(estimate), interval=(lo, hi), seeds=[], details=details)
+
+
+def loss_slope(items, test: str, R: int, seed: int = 0) -> Measurement:
+    """Slope of the mean loss of ``test`` at dose ``R`` against log10 N (nats per decade of N).
+
+    The mean at each size is over replicates and items; the 95 % interval is a hierarchical bootstrap
+    (replicates, then items within each). Positive: the loss rises with size (inverse scaling).
+    Used by chapter 02 (I1, I2).
+    """
+    groups, sizes = _groups(items, [test], [R])
+    x = np.log10(sizes)
+    m = _measure(lambda gs: _slope(x, _mean_curve(gs)[0]), groups, seed, f"slope-{test}-{R}",
+                 test=test, R=R, sizes=sizes.tolist(), mean_loss=_mean_curve(groups)[0].tolist())
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def oneshot_change(items, R: int, seed: int = 0) -> Measurement:
+    """The share of the inverse trend left with a one-shot demonstration: the slope (per decade of N) of the
+    one-shot conflict loss divided by that of the zero-shot conflict loss, at dose ``R``. 0: the demonstration
+    removes the trend; 1: it changes nothing. Hierarchical bootstrap over replicates and items. Used by
+    chapter 02 (I4)."""
+    groups, sizes = _groups(items, ["oneshot", "conflict"], [R])
+    x = np.log10(sizes)
+
+    def statistic(gs):
+        curve = _mean_curve(gs)
+        return _slope(x, curve[0]) / _slope(x, curve[1])
+
+    curve = _mean_curve(groups)
+    m = _measure(statistic, groups, seed, f"oneshot-{R}", R=R, oneshot_slope=_slope(x, curve[0]),
+                 zeroshot_slope=_slope(x, curve[1]), oneshot_loss_largest=float(curve[0, -1]),
+                 zeroshot_loss_largest=float(curve[1, -1]))
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def dose_interaction(items, test: str = "conflict", seed: int = 0) -> Measurement:
+    """The dose × size interaction: the slope of (loss slope per decade of N) on log10 R, over every dose.
+
+    Positive: the more often the quotes were repeated, the more steeply the loss rises with size —
+    what memorisation as the cause predicts. Hierarchical bootstrap over replicates and items. The
+    details hold each dose's slope. Used by chapter 02 (I3).
+    """
+    doses = sorted(int(r) for r in items.loc[items["test"] == test, "R"].unique())
+    groups, sizes = _groups(items, [test], doses)
+    x, logR = np.log10(sizes), np.log10(doses)
+
+    def statistic(gs):
+        curve = _mean_curve(gs)
+        return _slope(logR, np.array([_slope(x, c) for c in curve]))
+
+    curve = _mean_curve(groups)
+    m = _measure(statistic, groups, seed, f"interaction-{test}", doses=doses,
+                 slopes=[_slope(x, c) for c in curve])
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def dose_slopes(items, test: str = "conflict", seed: int = 0) -> "pd.DataFrame":
+    """Per dose R: the loss slope per decade of N with its 95 % hierarchical-bootstrap interval (the
+    interaction figure). Used by chapter 02."""
+    import pandas as pd
+
+    doses = sorted(int(r) for r in items.loc[items["test"] == test, "R"].unique())
+    rows = []
+    for R in doses:
+        m = loss_slope(items, test, R, seed)
+        rows.append({"R": R, "slope": m.estimate, "lo": m.interval[0], "hi": m.interval[1]})
+    return pd.DataFrame(rows)
+
+
+def cue_fit(conflict: np.ndarray, control: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """Least squares conflict = a + b·control + c·recall over items; returns (a, b, c).
+
+    ``control`` is the instruction's log-odds (rule word over memorised word) on fresh quote-like text
+    (the ``novel`` test), ``recall``
+    the memory's log-odds (memorised word over rule word, plain context), ``conflict`` the log-odds
+    of the rule word when both meet. If the two cues simply add, b = 1 and c = −1; if the
+    instruction silences memory, c = 0. Used by chapter 02 (I6).
+    """
+    conflict, control, recall = (np.asarray(v, dtype=float).ravel() for v in (conflict, control, recall))
+    ok = np.isfinite(conflict) & np.isfinite(control) & np.isfinite(recall)
+    A = np.column_stack([np.ones(ok.sum()), control[ok], recall[ok]])
+    return np.linalg.lstsq(A, conflict[ok], rcond=None)[0]
+
+
+def memory_weight(items, seed: int = 0) -> Measurement:
+    """The weight c of the memory cue in the conflict log-odds (:func:`cue_fit`), over every item, size
+    and dose, with a hierarchical-bootstrap interval (replicates, then items). −1: the cues add;
+    0: the instruction silences memory. Used by chapter 02 (I6)."""
+    doses = sorted(int(r) for r in items.loc[items["test"] == "conflict", "R"].unique())
+    groups, _ = _groups(items, ["conflict", "novel", "recall"], doses, value="margin")
+    k = len(doses)
+
+    def statistic(gs):
+        g = np.concatenate(gs)  # (items, 3·doses, sizes)
+        return float(cue_fit(g[:, :k], g[:, k:2 * k], g[:, 2 * k:])[2])
+
+    g = np.concatenate(groups)
+    a, b, c = cue_fit(g[:, :k], g[:, k:2 * k], g[:, 2 * k:])
+    m = _measure(statistic, groups, seed, "memory-weight", intercept=float(a), instruction_weight=float(b),
+                 memory_weight=float(c))
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def quadratic_curvature(log_n: np.ndarray, performance: np.ndarray) -> tuple[float, float]:
+    """Curvature (x² coefficient) and vertex of a quadratic fit of ``performance`` in x = log10 N."""
+    c2, c1, _ = np.polyfit(log_n, performance, 2)
+    return float(c2), float(-c1 / (2 * c2)) if c2 != 0 else float("nan")
+
+
+def u_shape(items, R: int, seed: int = 0) -> Measurement:
+    """Wei et al.'s U-shape in performance (−conflict loss at dose ``R``) against log10 N: the curvature of
+    a quadratic fit (positive: performance falls, then recovers), with a hierarchical-bootstrap interval.
+    Precondition value ``vertex_inside``: 1 if the fitted vertex lies inside the sampled sizes. Used by chapter 02 (I5)."""
+    groups, sizes = _groups(items, ["conflict"], [R])
+    x = np.log10(sizes)
+    curvature, vertex = quadratic_curvature(x, -_mean_curve(groups)[0])
+    m = _measure(lambda gs: quadratic_curvature(x, -_mean_curve(gs)[0])[0], groups, seed, f"u-shape-{R}",
+                 R=R, vertex_log10_N=vertex)
+    m.preconditions["vertex_inside"] = float(x.min() < vertex < x.max())
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def size_curve(items, test: str, R: int | None = None) -> "pd.DataFrame":
+    """Per size N: the mean loss and accuracy of ``test`` (dose ``R``, or every dose) over replicates, with a
+    95 % t-interval over replicates of each replicate's item mean (for figures). Used by chapter 02."""
+    import pandas as pd
+
+    sub = items[(items["test"] == test) & ((items["R"] == R) if R is not None else True)]
+    per_seed = sub.groupby(["N", "replicate"]).agg(loss=("loss", "mean"), accuracy=("correct", "mean"),
+                                                   flops=("flops", "first")).reset_index()
+    rows = []
+    for N, frame in per_seed.groupby("N"):
+        lo, hi = t_interval(frame["loss"]) if len(frame) > 1 else (np.nan, np.nan)
+        rows.append({"N": N, "flops": frame["flops"].mean(), "loss": frame["loss"].mean(), "lo": lo, "hi": hi,
+                     "accuracy": frame["accuracy"].mean(), "min_accuracy": frame["accuracy"].min()})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles, claims and the chapter's measurement
+
+#: The model ladder is (n_layer, n_head, d_model), depth and width growing together. The corpus's three
+#: doses R (repetitions per quote) live in one corpus; the claims use the middle one unless they say so.
+PROFILES = {
+    "ci": dict(ladder=[(1, 1, 8), (1, 2, 16), (2, 2, 24), (2, 2, 32), (3, 4, 48)],
+               n_seeds=3, steps=1500, batch_size=48, lr_at_width_16=2e-2, warmup_steps=50, lines_per_window=2,
+               corpus=dict(n_words=256, quote_length=6, quotes_per_level=96, repetitions=(4, 16, 64),
+                           n_instruction_lines=40_000, n_filler_lines=8_000, n_sentence_lines=0,
+                           n_ending_words=8, n_sentence_words=96, rule_follow_prob=0.8,
+                           quoted_instruction_share=0.0, instruction_vocabulary="disjoint")),
+    "full": dict(ladder=[(1, 1, 8), (1, 2, 16), (2, 2, 32), (2, 4, 64), (3, 4, 96), (4, 4, 128), (6, 8, 192),
+                         (8, 8, 256), (8, 8, 384)],
+                 n_seeds=5, steps=8000, batch_size=128, lr_at_width_16=1e-2, warmup_steps=200, lines_per_window=2,
+                 corpus=dict(n_words=256, quote_length=6, quotes_per_level=256, repetitions=(4, 16, 64),
+                             n_instruction_lines=400_000, n_filler_lines=80_000, n_sentence_lines=0,
+                             n_ending_words=8, n_sentence_words=96, rule_follow_prob=0.8,
+                             quoted_instruction_share=0.0, instruction_vocabulary="disjoint")),
+}
+
+#: ``smoke=True``: two tiny models, two replicates, a few steps and a small corpus (the code path only).
+SMOKE_OVERRIDES = dict(ladder=[(1, 1, 8), (1, 2, 16), (2, 2, 16)], n_seeds=2, steps=20, batch_size=8, warmup_steps=5,
+                       corpus=dict(n_words=64, quote_length=4, quotes_per_level=8, repetitions=(2, 4, 8),
+                                   n_instruction_lines=400, n_filler_lines=100, n_sentence_lines=0,
+                                   n_ending_words=4, n_sentence_words=16, rule_follow_prob=0.8,
+                                   quoted_instruction_share=0.0, instruction_vocabulary="disjoint"))
+
+REVISED = "2026-12-01"
+_SLOPE = "bootstrap over seeds, then conflict items within each seed (2000 resamples, hierarchical)"
+
+_RECALL_SMALL = Precondition("recall_smallest", "recall accuracy of the smallest models at the middle dose",
+                             at_most(0.75))
+_RECALL_LARGE = Precondition("recall_largest", "recall accuracy of the largest models at the middle dose",
+                             at_least(0.85))
+_CONTROL = Precondition("control_min_accuracy", "lowest control accuracy of any size (any dose)", at_least(0.9))
+
+CLAIMS = [
+    Claim(id="I1", headline=True,
+          statement="Inverse scaling on a memo trap: the larger the model, the higher its classification loss "
+                    "when an instruction conflicts with a memorised quote.",
+          source="McKenzie et al. 2023, Sec. 3 (strong prior; Memo Trap), Fig. 2",
+          statistic="slope of the conflict loss per decade of N (middle dose)",
+          interval=_SLOPE, criterion=at_least(0.0), preconditions=(_RECALL_SMALL, _RECALL_LARGE, _CONTROL),
+          revisions=(Revision(REVISED, "Spearman ρ(log N, loss) ≥ 0.8 and a log-log slope interval above 0, "
+                                        "at the top dose",
+                              "one statistic with an interval over seeds and items; the middle dose is the one "
+                              "whose memorisation needs capacity, so that size can change the outcome"),)),
+    Claim(id="I2",
+          statement="The instruction itself does not get harder with size: on text that was never memorised, "
+                    "the control loss does not rise with N.",
+          source="McKenzie et al. 2023, Sec. 2 (control tasks)",
+          statistic="slope of the control loss per decade of N (every dose)",
+          interval=_SLOPE.replace("conflict", "control"), criterion=at_most(0.05), preconditions=(_CONTROL,),
+          revisions=(Revision(REVISED, "control log-log slope below 0, with its 95 % interval below 0",
+                              "the control is now a rule every size learns (accuracy ≥ 0.9 at every size, a "
+                              "precondition), so its loss sits near its floor and cannot be expected to fall; "
+                              "what the conflict test needs is that following the instruction does not get "
+                              "worse with N, so that a rising conflict loss is memory's doing"),)),
+    Claim(id="I3",
+          statement="Dose–response: the more often the quotes were repeated in training, the more steeply the "
+                    "conflict loss rises with size.",
+          source="McKenzie et al. 2023, Sec. 3 (strong prior as the cause); this chapter's causal check",
+          statistic="slope of (conflict-loss slope per decade of N) on log10 R, over every dose",
+          interval=_SLOPE, criterion=at_least(0.0),
+          preconditions=(Precondition("n_doses", "number of doses R", at_least(3)), _CONTROL),
+          revisions=(Revision(REVISED, "the conflict slope increases with R across all levels (point estimates)",
+                              "an ordering of overlapping point estimates is not evidence; the interaction "
+                              "coefficient with its interval is"),)),
+    Claim(id="I4",
+          statement="A one-shot demonstration of the conflict case mitigates inverse scaling.",
+          source="Wei et al. 2022, Sec. 3 (one-shot prompting)",
+          statistic="one-shot slope / zero-shot slope of the conflict loss against log10 N (middle dose)",
+          interval=_SLOPE, criterion=at_most(0.5),
+          preconditions=(Precondition("zero_shot_slope", "zero-shot conflict slope, nats per decade of N "
+                                      "(an inverse trend to mitigate)", at_least(0.1)),),
+          revisions=(Revision(REVISED, "one-shot lowers the largest models' mean conflict loss and its slope is "
+                                        "below the zero-shot slope (point estimates)",
+                              "one statistic with an interval over seeds and items; to mitigate, the demonstration "
+                              "must remove at least half of the inverse trend, not merely lower it by any amount"),)),
+    Claim(id="I5", decided_by=("full",),
+          statement="With more scale, inverse scaling turns U-shaped.",
+          source="Wei et al. 2022, Fig. 1",
+          statistic="curvature of a quadratic in log10 N fitted to −conflict loss (middle dose)",
+          interval=_SLOPE, criterion=at_least(0.0),
+          preconditions=(Precondition("vertex_inside", "the fitted vertex lies inside the sampled sizes (1 = yes)",
+                                      at_least(1.0)),),
+          revisions=(Revision(REVISED, "positive curvature, vertex inside and a recovery larger than the seed "
+                                        "spread (point estimates)",
+                              "one statistic with an interval over seeds and items"),)),
+    Claim(id="I6",
+          statement="Mechanism (pre-registered): the memorised ending carries into the instruction's context — "
+                    "in the conflict log-odds the memory cue enters with at least half the weight it would have "
+                    "if the two cues simply added.",
+          source="This chapter's test of McKenzie et al. 2023's explanation (Sec. 3, strong prior)",
+          statistic="weight c of the memory log-odds in conflict = a + b·instruction + c·memory (additive: −1)",
+          interval="bootstrap over seeds, then items within each seed (2000 resamples, hierarchical)",
+          criterion=at_most(-0.5), preconditions=(_RECALL_LARGE,)),
+]
+
+
+def middle_dose(settings: dict) -> int:
+    """The middle dose R of the profile's corpus (the claims' default). Used by chapter 02."""
+    doses = sorted(settings["corpus"]["repetitions"])
+    return int(doses[len(doses) // 2])
+
+
+def preconditions(items, R: int) -> dict:
+    """Measured preconditions: recall accuracy of the smallest and the largest size at dose ``R`` (seed means),
+    the lowest control accuracy of any size and dose, the number of doses. Used by chapter 02."""
+    recall = size_curve(items, "recall", R).sort_values("N")
+    control = items[items["test"] == "control"].groupby(["N", "R", "replicate"])["correct"].mean()
+    return {"recall_smallest": float(recall["accuracy"].iloc[0]), "recall_largest": float(recall["accuracy"].iloc[-1]),
+            "control_min_accuracy": float(control.groupby(["N", "R"]).mean().min()),
+            "n_doses": float(items.loc[items["test"] == "conflict", "R"].nunique())}
+
+
+def pooled_control(items):
+    """The control items of every dose as one set (dose 0), numbered within each run. Used by chapter 02 (I2)."""
+    control = items[items["test"] == "control"].assign(R=0)
+    return control.assign(item=control.groupby(["replicate", "N"]).cumcount())
+
+
+def measure(items, R: int, seed: int = 0, only: Sequence[str] | None = None) -> dict[str, Measurement]:
+    """Every claim's :class:`~scalinglab.claims.Measurement` from the items table (:func:`items_table`).
+
+    ``R`` is the dose the single-dose claims use (:func:`middle_dose`); ``seed`` seeds the bootstraps;
+    ``only`` restricts the result to some claim ids (the tests' controls). Used by chapter 02's Verdicts section.
+    """
+    pre = preconditions(items, R)
+    how = {"I1": lambda: loss_slope(items, "conflict", R, seed),
+           "I2": lambda: loss_slope(pooled_control(items), "control", 0, seed),
+           "I3": lambda: dose_interaction(items, "conflict", seed), "I4": lambda: oneshot_change(items, R, seed),
+           "I5": lambda: u_shape(items, R, seed), "I6": lambda: memory_weight(items, seed)}
+    measured = {}
+    for claim in CLAIMS:
+        if only is not None and claim.id not in only:
+            continue
+        m = measured[claim.id] = how[claim.id]()
+        for p in claim.preconditions:
+            if p.name == "zero_shot_slope":
+                m.preconditions[p.name] = float(m.details["zeroshot_slope"])
+            elif p.name in pre:
+                m.preconditions[p.name] = pre[p.name]
+    return measured
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and figure data for the chapter
+
+
+def ladder_table(specs: list[MemoTrapRun]) -> "pd.DataFrame":
+    """One row per rung of the ladder (replicate 0): shape, N, Kaplan's 12·L·d², embedding parameters,
+    training FLOPs per token and the learning rate. Used by chapter 02."""
+    import pandas as pd
+
+    from ..models import embedding_params, non_embedding_params
+
+    return pd.DataFrame([{"n_layer": s.model.n_layer, "n_head": s.model.n_head, "d_model": s.model.d_model,
+                          "N (non-embedding)": non_embedding_params(s.model),
+                          "12·L·d² (Kaplan approx.)": 12 * s.model.n_layer * s.model.d_model ** 2,
+                          "embedding params": embedding_params(s.model),
+                          "train FLOPs/token": flops_per_token(s.model), "learning rate": s.train.lr}
+                         for s in specs if s.replicate == specs[0].replicate])
+
+
+def cue_points(items) -> "pd.DataFrame":
+    """Per (replicate, N, R, item): the instruction's log-odds on novel text, the memory's log-odds (recall),
+    the measured conflict log-odds and the additive prediction instruction − memory (the mechanism
+    figure). Used by chapter 02."""
+    keys = ["replicate", "N", "R", "item"]
+    wide = items[items["test"].isin(["conflict", "novel", "recall"])].pivot_table(
+        index=keys, columns="test", values="margin", aggfunc="first").reset_index()
+    wide = wide.rename(columns={"novel": "instruction", "recall": "memory"})
+    wide["additive"] = wide["instruction"] - wide["memory"]
+    return wide
+
+
+def u_fit(items, R: int) -> dict:
+    """The quadratic in log10 N fitted to the seed-and-item mean performance (−conflict loss at dose ``R``):
+    its coefficients (highest power first), the sizes and the mean performance. Used by chapter 02."""
+    groups, sizes = _groups(items, ["conflict"], [R])
+    performance = -_mean_curve(groups)[0]
+    return {"coefficients": np.polyfit(np.log10(sizes), performance, 2), "N": sizes, "performance": performance}
