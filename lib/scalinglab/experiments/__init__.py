@@ -6,6 +6,8 @@ functions that turn results into measured values (with intervals) and figure dat
 - ``inverse_scaling`` — chapter 02, the memo trap and other inverse-scaling tasks;
 - ``data_pruning`` — chapter 03, beating power-law scaling by pruning data;
 - ``critical_batch`` — chapter 04, the gradient noise scale and the critical batch size.
+- ``compute_optimal`` — chapter 05, compute-optimal allocation: Kaplan vs Chinchilla, and published data.
+- ``knowledge_capacity`` — chapter 06, bits stored per parameter on random facts.
 
 Everything here is built on the generic machinery one level up (models, training, families,
 fitting, the run store, claims and verdicts); nothing generic lives here.

@@ -1,0 +1,237 @@
+"""Tests of scalinglab.experiments.knowledge_capacity (chapter 06): the stored-bits measure, the run
+function, and a negative and a positive control for every claim through :func:`measure`."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, evaluate, judge
+from scalinglab.data.facts import random_facts
+from scalinglab.experiments import knowledge_capacity as kc
+from scalinglab.models import Transformer
+from scalinglab.params import select_profile
+
+CLAIMS = {c.id: c for c in kc.CLAIMS}
+
+
+class LookupTable(nn.Module):
+    """A perfect memoriser: finds the individual by its name and puts all mass on the true value."""
+
+    def __init__(self, facts):
+        super().__init__()
+        self.facts = facts
+        self.index = {tuple(n): i for i, n in enumerate(facts.names.tolist())}
+
+    def forward(self, idx):
+        B, T = idx.shape
+        f = self.facts
+        logits = torch.full((B, T, f.vocab_size), -1e4)
+        tokens = torch.from_numpy(f.tokens())
+        for b in range(B):
+            i = self.index[tuple(idx[b, : f.name_length].tolist())]
+            for t in range(T):
+                logits[b, t, tokens[i, t + 1]] = 1e4
+        return logits
+
+
+class Uniform(nn.Module):
+    """The same distribution everywhere: uniform over the values (``values_only``) or over every token."""
+
+    def __init__(self, facts, values_only=True):
+        super().__init__()
+        self.facts, self.values_only = facts, values_only
+
+    def forward(self, idx):
+        B, T = idx.shape
+        logits = torch.zeros(B, T, self.facts.vocab_size)
+        if self.values_only:
+            logits[..., : self.facts.name_symbols] = -float("inf")
+        return logits
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return random_facts(40, 5, 8, seed=0, name_length=2, name_symbols=10)
+
+
+def test_a_lookup_table_stores_exactly_facts_times_log2_k(facts):
+    ce = kc.value_ce_bits(LookupTable(facts), facts)
+    assert ce.shape == (40, 5) and np.all(ce == 0.0)
+    assert kc.stored_bits(ce, facts.bits_per_fact) == facts.n_facts * math.log2(8)
+    assert kc.stored_bits(ce, facts.bits_per_fact, clip=False) == facts.total_bits
+
+
+def test_a_uniform_model_stores_zero_bits(facts):
+    ce = kc.value_ce_bits(Uniform(facts), facts)
+    assert np.allclose(ce, 3.0)  # log2 8
+    assert kc.stored_bits(ce, facts.bits_per_fact) == pytest.approx(0.0, abs=1e-9)
+    ce_all = kc.value_ce_bits(Uniform(facts, values_only=False), facts)  # uniform over all 18 tokens
+    assert np.allclose(ce_all, math.log2(18))
+    assert kc.stored_bits(ce_all, facts.bits_per_fact) == 0.0
+    assert kc.stored_bits(ce_all, facts.bits_per_fact, clip=False) < 0  # unclipped it is negative
+
+
+def test_clipping_and_the_chance_control(facts):
+    ce = np.array([0.0, 1.0, 5.0])  # knows one fact, half-knows one, confidently wrong on one
+    assert kc.stored_bits(ce, 3.0) == 3.0 + 2.0
+    assert kc.stored_bits(ce, 3.0, clip=False) == 3.0 + 2.0 - 2.0
+    # the lookup table on fresh values: right only where a fresh value happens to equal the old one
+    control = facts.with_values(np.random.default_rng(1).integers(0, 8, size=facts.values.shape))
+    table = LookupTable(facts)
+    same = (control.values == facts.values).sum()
+    net = kc.net_stored_bits(kc.value_ce_bits(table, facts), kc.value_ce_bits(table, control), 3.0)
+    assert net == pytest.approx(facts.total_bits - 3.0 * same)
+    e = kc.evaluate_capacity(table, facts, control)
+    assert e["stored_bits"] == facts.total_bits and e["accuracy"] == 1.0
+    assert e["net_bits"] == pytest.approx(net)
+
+
+def test_bits_per_parameter():
+    assert kc.bits_per_parameter(2000.0, 1000) == 2.0
+    with pytest.raises(ValueError):
+        kc.bits_per_parameter(1.0, 0)
+
+
+def test_quantize_weights_rounds_matrices_and_keeps_the_original():
+    model = Transformer(kc.model_config(16, kc.PROFILES["ci"]))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    q8, q4 = kc.quantize_weights(model, 8), kc.quantize_weights(model, 4)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])  # the original is untouched
+    w, w8, w4 = model.blocks[0].mlp.up.weight, q8.blocks[0].mlp.up.weight, q4.blocks[0].mlp.up.weight
+    assert len(torch.unique(w8)) <= 255 and len(torch.unique(w4)) <= 15
+    err8, err4 = (w8 - w).abs().max(), (w4 - w).abs().max()
+    assert err8 <= w.abs().max() / 127 / 2 + 1e-7 and err4 > err8
+    assert torch.equal(q4.blocks[0].mlp.up.bias, model.blocks[0].mlp.up.bias)  # biases stay
+    with pytest.raises(ValueError):
+        kc.quantize_weights(model, 1)
+
+
+def test_profiles_and_smoke_overrides():
+    assert set(kc.PROFILES) == {"ci", "full"}
+    for name, s in kc.PROFILES.items():
+        assert s["replicates"] >= 3
+        assert len(s["widths"]) >= 4 and max(s["exposures"]) >= 100
+        assert all(m % min(s["batch_size"], m) == 0 for m in s["individuals"])
+    assert max(kc.PROFILES["full"]["exposures"]) == kc.Q3F_EXPOSURES
+    assert kc.Q3_EXPOSURES in kc.PROFILES["ci"]["exposures"]
+    assert set(kc.SMOKE_OVERRIDES) <= set(kc.PROFILES["full"])
+    smoke = select_profile("full", kc.PROFILES, smoke=True, smoke_overrides=kc.SMOKE_OVERRIDES)
+    assert sum(s.train.steps for s in kc.make_specs(smoke, 0)) < 2000
+
+
+def test_claims_have_one_headline_and_unique_ids():
+    assert sum(c.headline for c in kc.CLAIMS) == 1 and CLAIMS["Q2"].headline
+    assert len(CLAIMS) == len(kc.CLAIMS)
+
+
+def test_make_specs_controls_exposures_and_seeds():
+    s = kc.PROFILES["ci"]
+    specs = kc.make_specs(s, 7)
+    n_runs = len(s["individuals"]) + len(s["exposures"]) - 1
+    assert len(specs) == s["replicates"] * len(s["widths"]) * n_runs
+    for spec in specs:
+        assert spec.train.steps * spec.train.batch_size == spec.exposures * spec.facts.n_individuals
+    by_rep = {r: {sp.facts.seed for sp in specs if sp.replicate == r} for r in range(s["replicates"])}
+    assert all(len(v) == 1 for v in by_rep.values()) and len({v.pop() for v in by_rep.values()}) == s["replicates"]
+    assert specs == kc.make_specs(s, 7) and specs != kc.make_specs(s, 8)
+    with pytest.raises(ValueError):  # exposures not matched by steps
+        kc.CapacitySpec(model=specs[0].model, train=specs[0].train, facts=specs[0].facts,
+                        exposures=specs[0].exposures + 1, init_seed=0, control_seed=0, replicate=0)
+
+
+def test_epoch_batches_show_every_item_once_per_epoch():
+    pick = kc._epoch_batches(12, 4)
+    g = torch.Generator().manual_seed(0)
+    seen = torch.cat([pick(g) for _ in range(6)])
+    assert sorted(seen[:12].tolist()) == list(range(12)) and sorted(seen[12:].tolist()) == list(range(12))
+
+
+@pytest.fixture(scope="module")
+def smoke_run():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCALINGLAB_THREADS", "1")  # tiny models: one thread (two spin against each other)
+        settings = select_profile("ci", kc.PROFILES, smoke=True, smoke_overrides=kc.SMOKE_OVERRIDES)
+        specs = kc.make_specs(settings, 0)
+        yield specs, [kc.run_capacity(s) for s in specs]
+
+
+def test_run_function_on_a_tiny_spec(smoke_run, monkeypatch):
+    monkeypatch.setenv("SCALINGLAB_THREADS", "1")
+    specs, results = smoke_run
+    r = results[0]
+    for key in ("stored_bits", "stored_bits_unclipped", "control_bits", "net_bits", "net_bits_int8",
+                "net_bits_int4", "n_params", "n_params_nonembedding", "total_bits"):
+        assert key in r
+    assert all(0 <= x["stored_bits"] <= x["total_bits"] for x in results)
+    assert r["n_params"] > r["n_params_nonembedding"]
+    again = kc.run_capacity(specs[0])
+    assert again["net_bits"] == r["net_bits"]  # deterministic
+    table = kc.results_table(specs, results)
+    verdicts = evaluate(kc.CLAIMS, kc.measure(table, 0), "ci", smoke=True)
+    assert all(v.verdict == INCONCLUSIVE for v in verdicts)
+
+
+def test_a_small_model_memorises_a_small_table(monkeypatch):
+    monkeypatch.setenv("SCALINGLAB_THREADS", "1")
+    s = dict(kc.PROFILES["ci"], n_attributes=4, widths=[32], individuals=[16], exposures=[200], replicates=1,
+             batch_size=16)
+    spec = kc.make_specs(s, 0)[0]
+    r = kc.run_capacity(spec)
+    assert r["net_bits"] >= 0.8 * r["total_bits"]  # far below capacity: nearly everything is stored
+    assert r["net_bits_int8"] >= 0.95 * r["net_bits"]
+
+
+# --- controls for every claim through measure() ------------------------------------------------------
+
+def verdict(claim_id, profile="ci", **overrides):
+    return judge(CLAIMS[claim_id], kc.measure(kc.smoke_table(**overrides), 0)[claim_id], profile).verdict
+
+
+def test_q1_plateau_controls():
+    assert verdict("Q1", growth=1.0) == REPRODUCED
+    assert verdict("Q1", growth=1.6, bits_per_individual=400.0) == NOT_REPRODUCED  # stored bits still grow with the data
+
+
+def test_q2_linear_capacity_controls():
+    assert verdict("Q2", slope=1.0) == REPRODUCED
+    assert verdict("Q2", slope=0.5, a=5.0) == NOT_REPRODUCED
+    assert verdict("Q2", slope=1.0, growth=1.6) == INCONCLUSIVE  # precondition: no plateau
+    assert verdict("Q2", slope=1.0, params=[2_000, 4_000, 8_000, 16_000]) == INCONCLUSIVE  # < one decade
+
+
+def test_q3_bits_per_parameter_controls():
+    assert verdict("Q3", a=1.0) == REPRODUCED
+    assert verdict("Q3", a=0.2) == NOT_REPRODUCED
+    assert verdict("Q3", a=1.0, exposures=[30, 300]) == INCONCLUSIVE  # 100 exposures not run
+
+
+def test_q3f_full_profile_controls():
+    assert verdict("Q3F", "full", a=2.5, exposures=[100, 1000], bits_per_individual=400.0) == REPRODUCED
+    assert verdict("Q3F", "full", a=0.5, exposures=[100, 1000]) == NOT_REPRODUCED
+    assert verdict("Q3F", "ci", a=2.5, exposures=[100, 1000], bits_per_individual=400.0) == INCONCLUSIVE  # only full decides it
+
+
+def test_q4_exposure_controls():
+    assert verdict("Q4", exposure_ratio=0.5) == REPRODUCED
+    assert verdict("Q4", exposure_ratio=1.0) == NOT_REPRODUCED
+
+
+def test_q5_int8_controls():
+    assert verdict("Q5", int8=1.0) == REPRODUCED
+    assert verdict("Q5", int8=0.5) == NOT_REPRODUCED
+
+
+def test_measure_reports_preconditions_and_details():
+    m = kc.measure(kc.smoke_table(), 3)
+    assert m["Q2"].preconditions["param_range"] == pytest.approx(12.5)
+    assert m["Q2"].seeds == [3] and len(m["Q2"].details["per_replicate"]) == 3
+    assert m["Q2"].details["slope_all_parameters"] == pytest.approx(1.0, abs=0.1)
+    assert m["Q1"].preconditions["data_over_capacity"] >= 2
+    growth = kc.growth_ratios(kc.smoke_table(growth=1.2, noise=0.0))
+    assert np.allclose(growth, 1.2)
+    slopes = kc.capacity_slopes(kc.smoke_table(slope=0.8, a=10.0, noise=0.0))
+    assert np.allclose(slopes, 0.8)
