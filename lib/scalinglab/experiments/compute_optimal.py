@@ -10,7 +10,7 @@ computes:
   N_total = N_nonemb + k·N_nonemb^(1/3) (:func:`total_from_nonemb`, :func:`fit_embedding_relation`)
   and :func:`reconciled_exponents`, the exponent an experimenter measures in each counting over
   a range of budgets;
-- **Approach 3** (:func:`fit_chinchilla_law`): the surface fitted as Besiroglu et al. (2024) did —
+- **Approach 3** (:func:`scalinglab.fit.fit_chinchilla_law`): the surface fitted as Besiroglu et al. (2024) did —
   Huber loss (δ = 1e-3) on log-loss, summed over points, L-BFGS from a grid of starts, bootstrap;
   a = β/(α+β);
 - **Approach 2** (:func:`isoflop_minima`, :func:`approach2`): per budget a parabola of loss against
@@ -40,7 +40,7 @@ import numpy as np
 from scipy import optimize
 
 from ..claims import Claim, Measurement, Precondition, at_least, at_most, between
-from ..fit import _single_threaded_blas, huber, huber_grad
+from ..fit import ChinchillaLaw, SurfaceFit, fit_chinchilla_law
 from ..models import TransformerConfig
 from ..seeds import derive_seed
 from ..train import TrainConfig
@@ -48,43 +48,6 @@ from ..train import TrainConfig
 # ---------------------------------------------------------------------------------------------
 # The analytic reconciliation (Pearce & Song 2024)
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChinchillaLaw:
-    """L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, Eq. 2), N counted in TOTAL parameters.
-
-    With C = 6·N·D the loss-minimising allocation is N_opt = G·(C/6)^a, D_opt = (C/6)/N_opt with
-    a = β/(α+β) and G = (αA/(βB))^(1/(α+β)) (their Eq. 4). Used by chapter 05.
-    """
-
-    E: float
-    A: float
-    B: float
-    alpha: float
-    beta: float
-
-    def loss(self, n, d) -> np.ndarray:
-        n, d = np.asarray(n, float), np.asarray(d, float)
-        return self.E + self.A * n ** (-self.alpha) + self.B * d ** (-self.beta)
-
-    @property
-    def a(self) -> float:
-        """The compute-optimal exponent of N: β/(α+β)."""
-        return self.beta / (self.alpha + self.beta)
-
-    def optimal_n(self, compute) -> np.ndarray:
-        """N_opt(C) for C = 6·N·D FLOPs (closed form); NaN unless α, β > 0."""
-        if not (self.alpha > 0 and self.beta > 0):
-            return np.full(np.shape(compute), np.nan)
-        g = (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
-        return g * (np.asarray(compute, float) / 6.0) ** self.a
-
-    def optimal_d(self, compute) -> np.ndarray:
-        return np.asarray(compute, float) / (6.0 * self.optimal_n(compute))
-
-    def to_dict(self) -> dict:
-        return {"E": self.E, "A": self.A, "B": self.B, "alpha": self.alpha, "beta": self.beta}
 
 
 #: Hoffmann et al. (2022) Approach 3, unrounded exponents (as in Pearce & Song's code).
@@ -169,127 +132,6 @@ def local_exponent_nonemb(law: ChinchillaLaw, compute_nonemb, k: float, step: fl
 # ---------------------------------------------------------------------------------------------
 # Approach 3: the parametric surface, fitted the careful way
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SurfaceFit:
-    """Result of :func:`fit_chinchilla_law`: the fitted :class:`ChinchillaLaw`, a = β/(α+β) and its
-    bootstrap samples, and what the (Mis)Fitting checklist asks to report."""
-
-    law: ChinchillaLaw
-    a: float
-    a_samples: list
-    params_ci: dict
-    n_points: int
-    n_starts: int
-    delta: float
-    rmse_log: float
-    bootstrap: str
-
-    @property
-    def a_interval(self) -> tuple[float, float]:
-        from ..intervals import percentile_interval
-
-        return percentile_interval(self.a_samples)
-
-    def report(self) -> dict:
-        return {"form": "L = E + A/N^alpha + B/D^beta", "loss": f"Huber (delta = {self.delta:g}) on log-loss, summed",
-                "optimizer": "L-BFGS-B (scipy)", "initialisation": f"grid of {self.n_starts} starts, best kept",
-                "points": self.n_points, "intervals": self.bootstrap, **self.law.to_dict(), "a": self.a,
-                "RMSE (log space)": self.rmse_log}
-
-
-def _surface_objective(theta, log_n, log_d, log_y, delta):
-    """Summed Huber loss (÷ δ) of log y − LSE(e, a − α log N, b − β log D) and its gradient."""
-    e, a, b, alpha, beta = theta
-    t_n = a - alpha * log_n
-    t_d = b - beta * log_d
-    pred = np.logaddexp(np.logaddexp(e, t_n), t_d)
-    r = log_y - pred
-    g = huber_grad(r, delta) / delta
-    w_e, w_n, w_d = np.exp(e - pred), np.exp(t_n - pred), np.exp(t_d - pred)
-    grad = -np.array([np.sum(g * w_e), np.sum(g * w_n), np.sum(g * w_d),
-                      -np.sum(g * w_n * log_n), -np.sum(g * w_d * log_d)])
-    return float(np.sum(huber(r, delta)) / delta), grad
-
-
-_SURFACE_BOUNDS = [(-10, 5), (-30, 30), (-30, 30), (0.0, 3.0), (0.0, 3.0)]
-
-
-def _fit_surface_once(log_n, log_d, log_y, delta, starts):
-    best = None
-    for theta0 in starts:
-        res = optimize.minimize(_surface_objective, np.asarray(theta0, float), args=(log_n, log_d, log_y, delta),
-                                jac=True, method="L-BFGS-B", bounds=_SURFACE_BOUNDS,
-                                options={"gtol": 1e-10, "ftol": 1e-14, "maxiter": 500})
-        if best is None or res.fun < best.fun:
-            best = res
-    return best.x
-
-
-def _surface_starts(log_y) -> list:
-    y_min = float(np.exp(log_y.min()))
-    e_grid = np.log([0.3 * y_min, 0.8 * y_min])
-    ab_grid = np.log([0.05 * y_min, 0.5 * y_min])
-    exps = [0.2, 0.5, 1.0]
-    return [(e, a, b, al, be) for e, a, b, al, be in itertools.product(e_grid, ab_grid, ab_grid, exps, exps)]
-
-
-@_single_threaded_blas
-def fit_chinchilla_law(n, d, loss, *, resampled_losses=None, n_bootstrap: int = 200, delta: float = 1e-3,
-                       seed: int = 0) -> SurfaceFit:
-    """Fit L(N, D) = E + A/N^α + B/D^β (Approach 3) as Besiroglu et al. (2024): the log-sum-exp form
-    log L̂ = LSE(e, a − α log N, b − β log D), a Huber loss (δ) on log residuals summed over points,
-    L-BFGS-B from a grid of 72 starts, the best kept; N and D are divided by their geometric means
-    inside the fit (A and B refer to raw N, D).
-
-    Bootstrap: ``resampled_losses`` (an array (B, n_points) of losses redrawn by the caller, e.g. by
-    :func:`seed_noise_resamples`) is refitted row by row; without it, ``n_bootstrap`` pairs-bootstrap
-    resamples of the points. Each refit starts from the full fit and one grid start. Used by chapter 05.
-    """
-    n, d, y = (np.asarray(v, float) for v in (n, d, loss))
-    if not (n.shape == d.shape == y.shape) or n.ndim != 1:
-        raise ValueError("n, d and loss must be 1-D arrays of the same length")
-    if len(n) < 6:
-        raise ValueError(f"need at least 6 points to fit five parameters, got {len(n)}")
-    if np.any(n <= 0) or np.any(d <= 0) or np.any(y <= 0):
-        raise ValueError("n, d and loss must be positive")
-    n_ref, d_ref = float(np.exp(np.log(n).mean())), float(np.exp(np.log(d).mean()))
-    log_n, log_d, log_y = np.log(n / n_ref), np.log(d / d_ref), np.log(y)
-    starts = _surface_starts(log_y)
-    theta = _fit_surface_once(log_n, log_d, log_y, delta, starts)
-
-    def to_law(t):
-        e, a, b, alpha, beta = t
-        return ChinchillaLaw(E=float(np.exp(e)), A=float(np.exp(a) * n_ref ** alpha),
-                             B=float(np.exp(b) * d_ref ** beta), alpha=float(alpha), beta=float(beta))
-
-    def exponent(t):
-        s = t[3] + t[4]
-        return float(t[4] / s) if s > 0 else float("nan")
-
-    warm = [theta, starts[len(starts) // 2]]
-    samples = []
-    if resampled_losses is not None:
-        for row in np.asarray(resampled_losses, float):
-            samples.append(_fit_surface_once(log_n, log_d, np.log(row), delta, warm))
-        how = f"{len(samples)} refits to losses redrawn with the runs' seed noise"
-    else:
-        rng = np.random.default_rng(seed)
-        for _ in range(n_bootstrap):
-            idx = rng.integers(0, len(n), len(n))
-            samples.append(_fit_surface_once(log_n[idx], log_d[idx], log_y[idx], delta, warm))
-        how = f"{n_bootstrap} pairs-bootstrap refits"
-    samples = np.array(samples) if samples else np.empty((0, 5))
-    from ..intervals import percentile_interval
-
-    laws = [to_law(t) for t in samples]
-    params_ci = {name: list(percentile_interval([getattr(l, name) for l in laws]))
-                 for name in ("E", "A", "B", "alpha", "beta")}
-    pred = np.logaddexp(np.logaddexp(theta[0], theta[1] - theta[3] * log_n), theta[2] - theta[4] * log_d)
-    return SurfaceFit(law=to_law(theta), a=exponent(theta), a_samples=[exponent(t) for t in samples],
-                      params_ci=params_ci, n_points=len(n), n_starts=len(starts), delta=delta,
-                      rmse_log=float(np.sqrt(np.mean((log_y - pred) ** 2))), bootstrap=how)
 
 
 def seed_noise_resamples(cells, loss, n_resamples: int, seed: int = 0, strata=None) -> np.ndarray:
