@@ -605,7 +605,8 @@ CLAIMS = [
           statistic="a (Approach 2, total parameters)",
           interval="bootstrap over seed noise (residuals from each cell's seed mean, pooled per budget; 1000 redraws; "
                    "every parabola and the slope refitted)",
-          criterion=between(0.35, 0.65), preconditions=(_INTERIOR,), paper_value="0.49 (Approach 2); 0.46–0.51 (Approach 3 fits)"),
+          criterion=between(0.35, 0.65), preconditions=(_INTERIOR,), headline=True,
+          paper_value="0.49 (Approach 2); 0.46–0.51 (Approach 3 fits)"),
     Claim(id="C2", statement="Counting non-embedding parameters (and non-embedding FLOPs) at small scale raises the "
           "measured exponent by at least 0.10.",
           source="Pearce & Song 2024; Kaplan et al. 2020 (0.73)",
@@ -623,12 +624,12 @@ CLAIMS = [
           statistic="max(|a_nonemb − 0.73|, |a_total − 0.50|)",
           interval="range over the two published fits of Chinchilla's data (Hoffmann et al. 2022; Besiroglu et al. "
                    "2024) with k = 47491; the map itself is deterministic",
-          criterion=at_most(0.05), headline=True, paper_value="0.74 / 0.78 and 0.46 / 0.51"),
+          criterion=at_most(0.05), paper_value="0.74 / 0.78 and 0.46 / 0.51"),
     Claim(id="C5", statement="Gadre et al.'s law, fitted on five small runs, predicts the C4 loss of the 1.4B model "
           "at 640 tokens per parameter and the 6.9B model at 20 to within about 1 %.",
           source="Gadre et al. 2024, Fig. 1 (0.7 % relative error); data: mlfoundations/scaling",
           statistic="larger relative error of the two predictions",
-          interval="refits to the five fitting losses redrawn within their reported 95 % evaluation intervals "
+          interval="refits to the five fitting losses redrawn within their published 95 % evaluation intervals "
                    "(normal, σ = width/3.92; 200 redraws)",
           criterion=at_most(0.015), paper_value="0.7 % for both"),
 ]
