@@ -8,6 +8,11 @@ al. (2023), Sec. 3. With ``reverse_answer=True`` the answer is written least-sig
 first, the order in which a causal model can compute carries one token at a time (Lee et al.
 2023, "Teaching arithmetic to small transformers").
 
+Held-out problems by construction: with ``held_out_fraction > 0`` a fixed hash of each problem
+(operation, operand length, a, b) puts it in the test part of the problem space or in the training
+part (:func:`held_out_mask`). :func:`training_batch` never draws a test problem and
+:func:`make_problems` draws only test problems, so no operand pair of any test set occurs in training.
+
 Tokens: the digits 0-9 are tokens 0-9; then ``+``, ``*``, ``=`` and a padding token. A batch of
 mixed-length problems is right-padded; training targets are -100 everywhere except on answer
 tokens, so :func:`scalinglab.models.lm_loss` counts only the answer.
@@ -39,6 +44,7 @@ class ArithmeticTask:
     reverse_answer: bool = True
     second_digits: int | None = None  # digits of the second operand; None: as many as the first
     second_min: int = 0  # smallest second operand (2 leaves out the trivial ×0 and ×1)
+    held_out_fraction: float = 0.0  # share of the problem space kept for testing (hash split); 0: none
 
     def __post_init__(self):
         if self.operation not in OPERATIONS:
@@ -49,6 +55,8 @@ class ArithmeticTask:
             raise ValueError(f"ArithmeticTask.second_digits must be None or an integer in [1, 9], got {self.second_digits!r}")
         if not 0 <= self.second_min < 10 ** self.b_digits(min(self.digits)):
             raise ValueError(f"ArithmeticTask.second_min must be in [0, 10^digits), got {self.second_min!r}")
+        if not 0.0 <= self.held_out_fraction < 1.0:
+            raise ValueError(f"ArithmeticTask.held_out_fraction must be in [0, 1), got {self.held_out_fraction!r}")
 
     def b_digits(self, n_digits: int) -> int:
         """Digits of the second operand of an n-digit problem."""
@@ -77,6 +85,31 @@ def _digits_of(values: np.ndarray, width: int, reverse: bool = False) -> np.ndar
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)  # (width,)
     digits = (values[:, None] // powers[None, :]) % 10  # (n, width)
     return digits[:, ::-1] if reverse else digits
+
+
+_MASK64 = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser (Steele, Lea & Flood 2014): a fixed, well-mixed 64-bit hash of uint64s."""
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58_476D_1CE4_E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D0_49BB_1331_11EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def problem_hash(operation: str, n_digits: int, a, b) -> np.ndarray:
+    """A number in [0, 1) per problem, fixed by (operation, operand length, a, b) alone."""
+    a, b = np.asarray(a, np.uint64), np.asarray(b, np.uint64)
+    salt = np.uint64((OPERATIONS.index(operation) + 1) * 97 + n_digits)
+    z = _splitmix64(_splitmix64(a ^ (salt << np.uint64(40))) ^ b)
+    return (z >> np.uint64(11)).astype(np.float64) / 2.0**53
+
+
+def held_out_mask(task: "ArithmeticTask", a, b, n_digits: int) -> np.ndarray:
+    """True where the problem a ∘ b (n_digits-digit operands) belongs to the test part of the space."""
+    return problem_hash(task.operation, n_digits, a, b) < task.held_out_fraction
 
 
 def sample_operands(n: int, n_digits: int, rng: np.random.Generator,
@@ -109,11 +142,35 @@ class ProblemSet:
         return torch.cat([self.prompts, self.answers], dim=1)
 
 
+_ENUMERATE_LIMIT = 2**22  # problem spaces up to this size are enumerated to sample without replacement
+
+
 def make_problems(task: ArithmeticTask, n: int, n_digits: int, seed: int) -> ProblemSet:
-    """``n`` problems with ``n_digits``-digit operands drawn from ``seed`` (deterministic)."""
+    """``n`` problems with ``n_digits``-digit operands drawn from ``seed`` (deterministic).
+
+    With ``task.held_out_fraction > 0`` only held-out (test) problems are drawn, without
+    replacement when the space is small enough to enumerate — so fewer than ``n`` come back when
+    the held-out part of the space is smaller than ``n``.
+    """
     rng = np.random.default_rng([seed, n_digits, OPERATIONS.index(task.operation)])
-    a, b = sample_operands(n, n_digits, rng, task.b_digits(n_digits), task.second_min)
-    return encode_problems(task, a, b, n_digits)
+    m = task.b_digits(n_digits)
+    if task.held_out_fraction <= 0:
+        a, b = sample_operands(n, n_digits, rng, m, task.second_min)
+        return encode_problems(task, a, b, n_digits)
+    n_b = 10**m - task.second_min
+    if 10**n_digits * n_b <= _ENUMERATE_LIMIT:
+        flat = np.arange(10**n_digits * n_b, dtype=np.int64)
+        a_all, b_all = flat // n_b, flat % n_b + task.second_min
+        pool = np.flatnonzero(held_out_mask(task, a_all, b_all, n_digits))
+        pick = rng.choice(pool, size=min(n, len(pool)), replace=False)
+        return encode_problems(task, a_all[pick], b_all[pick], n_digits)
+    a_parts, b_parts, have = [], [], 0
+    while have < n:
+        a, b = sample_operands(4 * n, n_digits, rng, m, task.second_min)
+        keep = held_out_mask(task, a, b, n_digits)
+        a_parts.append(a[keep]), b_parts.append(b[keep])
+        have += int(keep.sum())
+    return encode_problems(task, np.concatenate(a_parts)[:n], np.concatenate(b_parts)[:n], n_digits)
 
 
 def encode_problems(task: ArithmeticTask, a: np.ndarray, b: np.ndarray, n_digits: int) -> ProblemSet:
@@ -150,7 +207,8 @@ def training_batch(task: ArithmeticTask, batch_size: int, generator: torch.Gener
 
     Sequences are right-padded to ``task.max_length()``; targets are the next token on answer
     positions and -100 elsewhere, so the loss counts answer tokens only. Draws only from
-    ``generator`` (the training loop seeds it), so the data order is reproducible.
+    ``generator`` (the training loop seeds it), so the data order is reproducible. Held-out
+    problems (``task.held_out_fraction``) are redrawn, so they never occur in training.
     """
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     rng = np.random.default_rng(seed)
@@ -162,6 +220,12 @@ def training_batch(task: ArithmeticTask, batch_size: int, generator: torch.Gener
         rows = np.flatnonzero(lengths == n_digits)
         a, b = sample_operands(len(rows), int(n_digits), rng, task.b_digits(int(n_digits)),
                                task.second_min)
+        if task.held_out_fraction > 0:  # redraw test problems until every row is a training problem
+            bad = np.flatnonzero(held_out_mask(task, a, b, int(n_digits)))
+            while len(bad):
+                a[bad], b[bad] = sample_operands(len(bad), int(n_digits), rng, task.b_digits(int(n_digits)),
+                                                 task.second_min)
+                bad = bad[held_out_mask(task, a[bad], b[bad], int(n_digits))]
         problems = encode_problems(task, a, b, int(n_digits))
         seq = problems.sequences()  # (rows, P + L)
         P, L = problems.prompts.shape[1], problems.answer_length
