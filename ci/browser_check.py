@@ -20,6 +20,8 @@ well). On every page it checks that
   verdict badge has its reason beside it (at least a sentence of text in the same paragraph, list item
   or table row); every figure in the page body has a caption or a takeaway (a ``figcaption``, or a
   paragraph right after the cell or figure that holds it);
+- chapter pages: every notebook figure lies within one screen of prose that names a claim id (K1, E1, …),
+  so that the figure sits beside the claim it tests (a cell tagged ``illustration`` is exempt);
 - the report card: one claim card per claim, each with one verdict badge (colour and text) and its
   reason, each claim linking to an existing anchor in its chapter, and one forest plot per chapter that
   loaded;
@@ -352,6 +354,58 @@ def check_figure_captions(driver, page: str) -> list[str]:
     return [f"{page}: a figure without a caption or a takeaway right after it: {src}" for src in bare]
 
 
+CLAIM_ID = r"\b[A-Z]{1,2}[0-9]{1,2}[A-Z]?\b"  # K1, E1, P0, Q3F: the claim ids of the chapters
+
+
+def figures_near_claims(driver) -> list[dict]:
+    """For every notebook figure on the page: its image source, and the distance in pixels from the figure
+    to the nearest prose (paragraph, list item, table cell, heading or caption, outside code) that names a
+    claim id — 0 when such prose overlaps the figure's band; None when no prose names a claim. Figures in a
+    cell tagged ``illustration`` (a picture of the data, testing no claim) are left out."""
+    return driver.execute_script("""
+        const idPattern = new RegExp(arguments[0]);
+        const prose = [];
+        for (const el of document.querySelectorAll('article p, article li, article td, article h1, article h2,'
+                                                   + ' article h3, article figcaption, article dd')) {
+          if (el.closest('div.cell_input, pre, .highlight')) continue;
+          if (!idPattern.test(el.textContent)) continue;
+          const r = el.getBoundingClientRect();
+          prose.push([r.top + window.scrollY, r.bottom + window.scrollY]);
+        }
+        const out = [];
+        for (const img of document.querySelectorAll('article div.cell_output img')) {
+          if (img.closest('.tag_illustration')) continue;
+          const r = img.getBoundingClientRect();
+          const top = r.top + window.scrollY, bottom = r.bottom + window.scrollY;
+          let best = null;
+          for (const [a, b] of prose) {
+            const d = b < top ? top - b : (a > bottom ? a - bottom : 0);
+            if (best === null || d < best) best = d;
+          }
+          out.push({src: img.getAttribute('src') || '(inline image)', distance: best, top: top});
+        }
+        return out;""", CLAIM_ID)
+
+
+def check_figures_near_claims(driver, page: str) -> list[str]:
+    """Every figure that tests a claim sits within one screen (the window's height) of prose naming the claim
+    — so a reader sees the figure and the claim it tests together."""
+    screen = driver.execute_script("return window.innerHeight;")
+    return [f"{page}: a figure is {'not near any claim' if f['distance'] is None else str(round(f['distance'])) + ' px'}"
+            f" from the nearest prose naming a claim (more than one screen, {screen} px): {f['src']}"
+            for f in figures_near_claims(driver) if f["distance"] is None or f["distance"] > screen]
+
+
+def _figure_screenshots(driver, page: str, folder: Path) -> None:
+    """One screenshot per figure with the figure a third of the way down the window: what a reader sees
+    when the figure is reached (``<page>.fig<N>.png``)."""
+    for n, figure in enumerate(figures_near_claims(driver), start=1):
+        driver.execute_script("window.scrollTo(0, Math.max(0, arguments[0] - window.innerHeight / 3));", figure["top"])
+        time.sleep(0.1)
+        driver.save_screenshot(str(folder / (page.replace("/", "__").removesuffix(".html") + f".fig{n}.png")))
+    driver.execute_script("window.scrollTo(0, 0);")
+
+
 # ---------------------------------------------------------------------------------------------------
 # The walk
 
@@ -387,6 +441,7 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
             problems += check_math(driver, page)
             if page.startswith("chapters/"):
                 problems += check_chapter(driver, page)
+                problems += check_figures_near_claims(driver, page)
             problems += check_truncation(driver, page)
             problems += check_badge_reasons(driver, page)
             problems += check_figure_captions(driver, page)
@@ -396,6 +451,8 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
             problems += check_console(driver, page)
             if screenshots is not None:
                 _screenshot(driver, Path(screenshots) / (page.replace("/", "__").removesuffix(".html") + ".png"))
+                if page.startswith("chapters/"):
+                    _figure_screenshots(driver, page, Path(screenshots))
             if i + 1 < len(pages):
                 links = driver.find_elements("css selector", "a.right-next")
                 if not links:

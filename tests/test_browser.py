@@ -118,6 +118,12 @@ BAD = f"""<html><body><article class="bd-article">
 </article></body></html>"""
 
 
+FAR = """<html><body><article class="bd-article"><p>Claim K1 says the loss falls as a power law.</p>
+<div style="height: 3000px"></div>
+<div class="cell"><div class="cell_output"><img src="fig.png" style="width: 200px"></div></div>
+<p>The takeaway: the loss falls with size.</p></article></body></html>"""
+
+
 @pytest.fixture(scope="module")
 def synthetic_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
@@ -126,6 +132,8 @@ def synthetic_site(tmp_path_factory):
     (site / "bad.html").write_text(BAD)
     (site / "card_good.html").write_text(GOOD.replace('<img src="fig.png">', '<img src="00.forest.png">', 1))
     (site / "00.forest.png").write_bytes(PNG)
+    (site / "far.html").write_text(FAR)
+    (site / "far_illustration.html").write_text(FAR.replace('<div class="cell">', '<div class="cell tag_illustration">'))
     (site / "card_bad.html").write_text(GOOD.replace(BADGE, "", 1).replace('href="#k1"', ""))
     with browser_check.serve(site) as base, browser_check.chromium() as driver:
         def problems(page, check):
@@ -137,11 +145,19 @@ def synthetic_site(tmp_path_factory):
 
 
 @needs_chromium
-@pytest.mark.parametrize("check", ["check_truncation", "check_badge_reasons", "check_figure_captions"])
+@pytest.mark.parametrize("check", ["check_truncation", "check_badge_reasons", "check_figure_captions",
+                                   "check_figures_near_claims"])
 def test_reader_check_passes_a_good_page_and_fails_a_bad_one(synthetic_site, check):
     fn = getattr(browser_check, check)
     assert synthetic_site("good.html", fn) == []
     assert synthetic_site("bad.html", fn), f"{check} found nothing wrong with the bad page"
+
+
+@needs_chromium
+def test_a_figure_three_screens_below_its_claim_is_reported_unless_it_is_an_illustration(synthetic_site):
+    far = synthetic_site("far.html", browser_check.check_figures_near_claims)
+    assert len(far) == 1 and "px from the nearest prose naming a claim" in far[0]
+    assert synthetic_site("far_illustration.html", browser_check.check_figures_near_claims) == []
 
 
 @needs_chromium
