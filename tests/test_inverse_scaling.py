@@ -389,3 +389,130 @@ def test_size_curve_and_dose_slopes_for_figures():
     assert table["R"].tolist() == list(DOSES) and (table["lo"] < table["hi"]).all()
     pre = inverse.preconditions(items, 16)
     assert pre["n_doses"] == 3 and pre["control_min_accuracy"] > 0.9
+
+
+# --------------------------------------------------------------------------- cause (ii): imitation
+
+SMALL_IMITATION = dict(steps=3, batch_size=4, lr_at_width_16=1e-2, warmup_steps=1, lines_per_window=2,
+                       corpus=dict(n_words=40, n_key_words=4, n_question_words=12, n_topic_words=8, question_length=4,
+                                   questions_per_group=3, repetitions=4, misconception_shares=(0.0, 0.5, 0.9),
+                                   n_regular_lines=50))
+
+
+def test_imitation_specs_hold_every_setting_and_derive_seeds_by_name():
+    from scalinglab.runs import run_key
+    from scalinglab.seeds import derive_seed
+
+    settings = {**SMALL_SETTINGS, "imitation": SMALL_IMITATION}
+    specs = inverse.imitation_specs(settings, seed=7)
+    assert len(specs) == 4 and [s.replicate for s in specs] == [0, 0, 1, 1]
+    for s in specs:
+        assert s.init_seed == derive_seed(7, "imitation-init", s.replicate)
+        assert s.train.seed == derive_seed(7, "imitation-data-order", s.replicate)
+        assert s.corpus.seed == derive_seed(7, "imitation-corpus", s.replicate)
+        assert s.model.context_length == 2 * s.corpus.line_length and s.train.steps == 3
+    assert len({run_key(s) for s in specs}) == 4
+    assert {run_key(s) for s in specs}.isdisjoint({run_key(s) for s in inverse.memo_trap_specs(settings, 7)})
+
+
+def test_imitation_run_trains_and_scores_every_test_set():
+    spec = inverse.imitation_specs({**SMALL_SETTINGS, "imitation": SMALL_IMITATION}, seed=0)[0]
+    corpus = inverse.imitation_corpus(spec.corpus)
+    out = inverse.imitation_run(spec)
+    assert set(out["scores"]) == set(corpus.tests) == {f"{k}_S{s}" for k in ("task", "control", "novel") for s in (0, 50, 90)}
+    for name, score in out["scores"].items():
+        margins = np.array(score["margins"])
+        assert len(margins) == len(corpus.tests[name])
+        assert score["loss"] == pytest.approx(np.logaddexp(0, -margins).mean(), abs=1e-4)
+    again = inverse.imitation_run(spec)
+    assert again["scores"]["task_S90"]["margins"] == out["scores"]["task_S90"]["margins"]
+    table = inverse.imitation_items([spec], [out])
+    assert set(table["test"]) == {"task", "control", "novel"} and set(table["share"]) == {0.0, 0.5, 0.9}
+    assert len(table) == sum(len(rows) for rows in corpus.tests.values())
+
+
+def test_profiles_define_the_imitation_experiment():
+    from scalinglab import params
+
+    for name, settings in inverse.PROFILES.items():
+        shares = settings["imitation"]["corpus"]["misconception_shares"]
+        assert len(shares) >= 3 and 0.0 in shares and max(shares) == inverse.TOP_SHARE
+        assert len(inverse.imitation_specs(settings, 0)) == settings["n_seeds"] * len(settings["ladder"])
+        smoke = params.select_profile(name, inverse.PROFILES, smoke=True, smoke_overrides=inverse.SMOKE_OVERRIDES)
+        assert smoke["imitation"]["steps"] <= 50 and smoke["imitation"]["corpus"]["n_regular_lines"] <= 1000
+    assert [c.id for c in inverse.CLAIMS] == ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"]
+
+
+SHARES = (0.0, 0.5, 0.9)
+
+
+def synthetic_imitation(task_loss, control_loss=lambda N, s: 0.01, n_items=40, n_seeds=3, noise=0.05, seed=0):
+    """An items table like :func:`imitation_items`'s, from target mean losses per (N, share)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+
+    def margin_for(loss, n):
+        loss = np.clip(loss * np.exp(noise * rng.standard_normal(n)), 1e-6, None)
+        return -np.log(np.expm1(loss))
+
+    rows = []
+    for rep in range(n_seeds):
+        for N in SIZES:
+            for s in SHARES:
+                for test, f in (("task", task_loss), ("control", control_loss), ("novel", control_loss)):
+                    m = margin_for(f(N, s), n_items)
+                    rows.append(pd.DataFrame({"replicate": rep, "N": N, "n_layer": 1, "d_model": 8, "flops": 6.0 * N,
+                                              "test": test, "share": s, "item": np.arange(n_items), "margin": m,
+                                              "loss": np.logaddexp(0, -m), "correct": m > 0}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def imitating(slope_at_top):
+    """Task loss rising with log N in proportion to the share (the imitation pattern)."""
+    return lambda N, s: 0.2 + slope_at_top * (s / 0.9) * np.log10(N / 1000)
+
+
+def verdict_ii(cid, imitation):
+    from scalinglab.claims import judge
+
+    measured = inverse.measure(None, R=0, seed=0, only=[cid], imitation=imitation)
+    return judge(claim(cid), measured[cid], "ci").verdict
+
+
+def test_I7_positive_and_negative_controls():
+    assert verdict_ii("I7", synthetic_imitation(imitating(0.3))) == "reproduced"
+    assert verdict_ii("I7", synthetic_imitation(lambda N, s: 0.6 - 0.1 * np.log10(N / 1000))) == "not reproduced"
+    no_rule = synthetic_imitation(imitating(0.3), control_loss=lambda N, s: 0.9)  # the rule is never learned
+    assert verdict_ii("I7", no_rule) == "inconclusive at this profile"
+    m = inverse.loss_slope(synthetic_imitation(imitating(0.3), noise=0.0), "task", 0.9, column="share")
+    assert m.estimate == pytest.approx(0.3, rel=1e-3) and m.seeds == [0, 1, 2]
+
+
+def test_I8_positive_and_negative_controls():
+    assert verdict_ii("I8", synthetic_imitation(imitating(0.3))) == "reproduced"  # share 0: flat
+    hurt = synthetic_imitation(lambda N, s: 0.1 + 0.2 * np.log10(N / 1000))  # repetition alone hurts
+    assert verdict_ii("I8", hurt) == "not reproduced"
+
+
+def test_I9_positive_and_negative_controls_and_the_share_slopes():
+    assert verdict_ii("I9", synthetic_imitation(imitating(0.3))) == "reproduced"
+    reversed_dose = synthetic_imitation(lambda N, s: 0.2 + (0.3 - 0.3 * s) * np.log10(N / 1000))
+    assert verdict_ii("I9", reversed_dose) == "not reproduced"
+    table = inverse.share_slopes(synthetic_imitation(imitating(0.3), noise=0.0))
+    assert table["share"].tolist() == list(SHARES)
+    np.testing.assert_allclose(table["slope"], [0.0, 0.3 * 0.5 / 0.9, 0.3], atol=1e-6)
+    m = inverse.share_interaction(synthetic_imitation(imitating(0.3), noise=0.0))
+    assert m.estimate == pytest.approx(0.3 / 0.9, rel=1e-3) and len(m.details["slopes"]) == 3
+
+
+def test_imitation_preconditions_bounds_and_curves():
+    items = synthetic_imitation(imitating(0.3))
+    pre = inverse.imitation_preconditions(items)
+    assert pre["n_shares"] == 3 and pre["imitation_control_min_accuracy"] == 1.0
+    bounds = inverse.imitation_loss_bounds(SHARES)
+    assert bounds[0.0] == 0.0 and bounds[0.5] == pytest.approx(math.log(2)) and bounds[0.9] == pytest.approx(math.log(10))
+    curve = inverse.size_curve(items, "task", 0.9, column="share")
+    assert curve["N"].tolist() == list(SIZES) and (curve["lo"] <= curve["loss"]).all()
+    with pytest.raises(ValueError):
+        inverse.measure(synthetic_items(rising(0.3)), R=16)  # I7–I9 need the imitation table

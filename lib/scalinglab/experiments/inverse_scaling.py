@@ -43,6 +43,11 @@ item of every run), and the measurements the claims are decided on — :func:`lo
 with a hierarchical bootstrap over seeds and test items; :data:`PROFILES`,
 :data:`SMOKE_OVERRIDES`, :data:`CLAIMS` and :func:`measure`.
 
+Cause (ii), imitation of undesirable patterns, on the corpus of :mod:`scalinglab.data.imitation` with
+the same ladder and metric: :class:`ImitationRun`, :func:`imitation_specs`, :func:`imitation_run`,
+:func:`imitation_items`, and the measurements :func:`loss_slope` (with ``column="share"``),
+:func:`share_interaction` and :func:`imitation_preconditions` (claims I7–I9).
+
 Used by: chapter 02 (inverse scaling).
 """
 
@@ -61,6 +66,7 @@ import torch
 import torch.nn.functional as F
 
 from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_most
+from ..data.imitation import IMITATION_SPECIAL_TOKENS, Imitation, ImitationConfig, build_imitation, share_label
 from ..data.memo_trap import SPECIAL_TOKENS, MemoTrap, MemoTrapConfig, build_memo_trap
 from ..devices import default_device
 from ..intervals import hierarchical_bootstrap, t_interval
@@ -395,6 +401,24 @@ def run_cost(spec: MemoTrapRun) -> float:
     return flops_per_token(spec.model) * spec.train.steps * spec.train.batch_size * spec.model.context_length
 
 
+def score_two_class_tests(model, encode, tests: dict, device=None, batch_size: int = 256) -> dict:
+    """The prize's metric on every two-class test set of ``tests`` (name -> rows): per set the mean loss,
+    the accuracy and every item's margin (normalised log-probability of the correct class minus the other's).
+    Used by chapter 02 (both corpora)."""
+    scores = {}
+    for name, rows in tests.items():
+        out = evaluate_classification(model, encode, rows, device=device, batch_size=batch_size)
+        answer = np.array([r["answer_index"] for r in rows])
+        other = np.array([1 - a if len(r["classes"]) == 2 else -1 for a, r in zip(answer, rows)])
+        if (other < 0).any():
+            raise ValueError(f"test set {name}: margins need two classes per item")
+        idx = np.arange(len(rows))
+        margin = out["normalised"][idx, answer] - out["normalised"][idx, other]
+        scores[name] = {"loss": out["mean_loss"], "accuracy": out["accuracy"],
+                        "margins": [round(float(m), 6) for m in margin]}
+    return scores
+
+
 def memo_trap_run(spec: MemoTrapRun) -> dict:
     """Train one transformer on the memo-trap corpus and score it on every test set.
 
@@ -416,18 +440,7 @@ def memo_trap_run(spec: MemoTrapRun) -> dict:
     result = train(model, spec.train, lambda g: trap.batch(spec.train.batch_size, spec.lines_per_window, g),
                    lm_loss, device=device)
     model.eval()
-    scores = {}
-    for name, rows in trap.tests.items():
-        out = evaluate_classification(model, trap.tokenizer.encode, rows, device=device,
-                                      batch_size=spec.eval_batch_size)
-        answer = np.array([r["answer_index"] for r in rows])
-        other = np.array([1 - a if len(r["classes"]) == 2 else -1 for a, r in zip(answer, rows)])
-        if (other < 0).any():
-            raise ValueError(f"test set {name}: margins need two classes per item")
-        idx = np.arange(len(rows))
-        margin = out["normalised"][idx, answer] - out["normalised"][idx, other]
-        scores[name] = {"loss": out["mean_loss"], "accuracy": out["accuracy"],
-                        "margins": [round(float(m), 6) for m in margin]}
+    scores = score_two_class_tests(model, trap.tokenizer.encode, trap.tests, device, spec.eval_batch_size)
     tokens = spec.train.steps * spec.train.batch_size * window
     return {"scores": scores, "n_params": model.num_params(non_embedding=True),
             "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
@@ -456,16 +469,107 @@ def items_table(specs: list[MemoTrapRun], results: list[dict]) -> "pd.DataFrame"
 
 
 # ---------------------------------------------------------------------------------------------
+# Cause (ii): imitation of undesirable patterns (scalinglab.data.imitation), the same ladder and metric
+
+
+@dataclass(frozen=True)
+class ImitationRun:
+    """Every setting one cause-(ii) run of chapter 02 reads: the imitation corpus, the model, the optimiser
+    and the seeds (``replicate`` is the index they were derived for). Used by chapter 02 through
+    :func:`imitation_run`."""
+
+    corpus: ImitationConfig
+    model: TransformerConfig
+    train: TrainConfig
+    init_seed: int
+    replicate: int
+    lines_per_window: int = 2
+    eval_batch_size: int = 256
+
+
+@lru_cache(maxsize=4)
+def imitation_corpus(config: ImitationConfig) -> Imitation:
+    """The imitation corpus of ``config``, built once per process. Used by chapter 02."""
+    return build_imitation(config)
+
+
+def imitation_specs(settings: dict, seed: int) -> list[ImitationRun]:
+    """Cause (ii)'s runs: the chapter's ladder (``settings["ladder"]``) × ``settings["n_seeds"]`` replicates,
+    trained on the imitation corpus with the optimiser settings of ``settings["imitation"]``. Seeds come from
+    their own named streams (``imitation-corpus``, ``imitation-init``, ``imitation-data-order``). Used by
+    chapter 02."""
+    cfg = settings["imitation"]
+    specs = []
+    for replicate in range(settings["n_seeds"]):
+        corpus = ImitationConfig(**cfg["corpus"], seed=derive_seed(seed, "imitation-corpus", replicate))
+        vocab = corpus.n_words + len(IMITATION_SPECIAL_TOKENS)
+        for n_layer, n_head, d_model in settings["ladder"]:
+            model = TransformerConfig(vocab_size=vocab, n_layer=n_layer, n_head=n_head, d_model=d_model,
+                                      context_length=cfg["lines_per_window"] * corpus.line_length)
+            train_config = TrainConfig(steps=cfg["steps"], batch_size=cfg["batch_size"],
+                                       lr=learning_rate_for(d_model, cfg["lr_at_width_16"]),
+                                       warmup_steps=cfg["warmup_steps"], schedule="cosine",
+                                       seed=derive_seed(seed, "imitation-data-order", replicate))
+            specs.append(ImitationRun(corpus=corpus, model=model, train=train_config,
+                                      init_seed=derive_seed(seed, "imitation-init", replicate), replicate=replicate,
+                                      lines_per_window=cfg["lines_per_window"]))
+    return specs
+
+
+def imitation_run(spec: ImitationRun) -> dict:
+    """Train one transformer on the imitation corpus and score it on every test set (``task_S…``,
+    ``control_S…``) with the prize's metric; item margins as in :func:`memo_trap_run`. Module-level so that
+    worker processes can run it. Used by chapter 02 (cause ii), through ``scalinglab.runs.sweep``."""
+    corpus = imitation_corpus(spec.corpus)
+    if spec.model.vocab_size != corpus.vocab_size:
+        raise ValueError(f"model vocabulary {spec.model.vocab_size} != corpus vocabulary {corpus.vocab_size}")
+    window = spec.lines_per_window * corpus.line_length
+    if spec.model.context_length < window:
+        raise ValueError(f"context {spec.model.context_length} is shorter than a window of {window} tokens")
+    model = seeded(lambda: Transformer(spec.model), spec.init_seed)
+    device = default_device()
+    result = train(model, spec.train, lambda g: corpus.batch(spec.train.batch_size, spec.lines_per_window, g),
+                   lm_loss, device=device)
+    model.eval()
+    scores = score_two_class_tests(model, corpus.tokenizer.encode, corpus.tests, device, spec.eval_batch_size)
+    tokens = spec.train.steps * spec.train.batch_size * window
+    return {"scores": scores, "n_params": model.num_params(non_embedding=True),
+            "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
+            "train_flops": flops_per_token(spec.model) * tokens,
+            "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
+
+
+def imitation_items(specs: list[ImitationRun], results: list[dict]) -> "pd.DataFrame":
+    """One row per (run, test set, item) of cause (ii): replicate, N, FLOPs, test (``task``/``control``), the
+    group's misconception ``share``, item, margin, loss log(1 + e^−margin), correct. Used by chapter 02."""
+    import pandas as pd
+
+    frames = []
+    for spec, res in zip(specs, results):
+        shares = {share_label(s): float(s) for s in spec.corpus.misconception_shares}
+        for name, score in res["scores"].items():
+            kind, label = name.rsplit("_S", 1)
+            margin = np.asarray(score["margins"], dtype=float)
+            frames.append(pd.DataFrame({
+                "replicate": spec.replicate, "N": res["n_params"], "n_layer": spec.model.n_layer,
+                "d_model": spec.model.d_model, "flops": res["train_flops"], "test": kind,
+                "share": shares[int(label)], "item": np.arange(len(margin)), "margin": margin,
+                "loss": np.logaddexp(0.0, -margin), "correct": margin > 0}))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
 # Measurements: statistics of the items table, with 95 % intervals over seeds and items
 
 N_RESAMPLES = 2000
 
 
-def _groups(items, tests: Sequence[str], doses: Sequence[int], value: str = "loss"):
+def _groups(items, tests: Sequence[str], doses: Sequence, value: str = "loss", column: str = "R"):
     """Per replicate, an array (items, len(tests) · len(doses), sizes) of ``value``, and the sorted sizes N.
 
     Items are nested in replicates (each replicate has its own corpus), so the hierarchical bootstrap
     resamples replicates, then the items of each replicate — the same items at every size, test and dose.
+    ``column`` names the dose column (``"R"`` for the memo trap, ``"share"`` for the imitation corpus).
     """
     sizes = np.sort(items["N"].unique())
     groups = []
@@ -473,9 +577,9 @@ def _groups(items, tests: Sequence[str], doses: Sequence[int], value: str = "los
         blocks = []
         for test in tests:
             for R in doses:
-                sub = frame[(frame["test"] == test) & (frame["R"] == R)]
+                sub = frame[(frame["test"] == test) & (frame[column] == R)]
                 if sub.empty:
-                    raise ValueError(f"no items for test {test!r} at R = {R}")
+                    raise ValueError(f"no items for test {test!r} at {column} = {R}")
                 table = sub.pivot_table(index="item", columns="N", values=value, aggfunc="first")
                 blocks.append(table.reindex(columns=sizes).to_numpy())
         groups.append(np.stack(blocks, axis=1))  # (n_items, n_blocks, n_sizes)
@@ -500,14 +604,15 @@ def _measure(statistic, groups, seed: int, stream: str, **details) -> Measuremen
     return Measurement(estimate=float(estimate), interval=(lo, hi), seeds=[], details=details)
 
 
-def loss_slope(items, test: str, R: int, seed: int = 0) -> Measurement:
+def loss_slope(items, test: str, R, seed: int = 0, column: str = "R") -> Measurement:
     """Slope of the mean loss of ``test`` at dose ``R`` against log10 N (nats per decade of N).
 
     The mean at each size is over replicates and items; the 95 % interval is a hierarchical bootstrap
     (replicates, then items within each). Positive: the loss rises with size (inverse scaling).
-    Used by chapter 02 (I1, I2).
+    ``column`` names the dose column (``"share"`` for the imitation items, where ``R`` is a share).
+    Used by chapter 02 (I1, I2, I7, I8).
     """
-    groups, sizes = _groups(items, [test], [R])
+    groups, sizes = _groups(items, [test], [R], column=column)
     x = np.log10(sizes)
     m = _measure(lambda gs: _slope(x, _mean_curve(gs)[0]), groups, seed, f"slope-{test}-{R}",
                  test=test, R=R, sizes=sizes.tolist(), mean_loss=_mean_curve(groups)[0].tolist())
@@ -570,6 +675,52 @@ def dose_slopes(items, test: str = "conflict", seed: int = 0) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
+def share_interaction(items, test: str = "task", seed: int = 0) -> Measurement:
+    """Cause (ii)'s dose–response: the slope of (loss slope per decade of N) on the misconception share s,
+    over every share of the imitation items (:func:`imitation_items`). Positive: the more often a question's
+    training text gives the misconception, the more steeply the loss of its truth rises with size.
+    Hierarchical bootstrap over replicates and items; the details hold each share's slope. Used by
+    chapter 02 (I9)."""
+    shares = sorted(float(v) for v in items.loc[items["test"] == test, "share"].unique())
+    groups, sizes = _groups(items, [test], shares, column="share")
+    x, s = np.log10(sizes), np.asarray(shares)
+
+    def statistic(gs):
+        return _slope(s, np.array([_slope(x, c) for c in _mean_curve(gs)]))
+
+    m = _measure(statistic, groups, seed, f"share-interaction-{test}", shares=shares,
+                 slopes=[_slope(x, c) for c in _mean_curve(groups)])
+    m.seeds = sorted(int(r) for r in items["replicate"].unique())
+    return m
+
+
+def share_slopes(items, test: str = "task", seed: int = 0) -> "pd.DataFrame":
+    """Per misconception share s: the loss slope of ``test`` per decade of N with its 95 % hierarchical-
+    bootstrap interval (cause (ii)'s dose–response figure). Used by chapter 02."""
+    import pandas as pd
+
+    rows = []
+    for share in sorted(float(v) for v in items.loc[items["test"] == test, "share"].unique()):
+        m = loss_slope(items, test, share, seed, column="share")
+        rows.append({"share": share, "slope": m.estimate, "lo": m.interval[0], "hi": m.interval[1]})
+    return pd.DataFrame(rows)
+
+
+def imitation_preconditions(items) -> dict:
+    """Cause (ii)'s measured preconditions: the lowest accuracy of any size on the control (fresh questions,
+    seed means, every share) and the number of shares. Used by chapter 02."""
+    control = items[items["test"] == "control"].groupby(["N", "share", "replicate"])["correct"].mean()
+    return {"imitation_control_min_accuracy": float(control.groupby(["N", "share"]).mean().min()),
+            "n_shares": float(items.loc[items["test"] == "task", "share"].nunique())}
+
+
+def imitation_loss_bounds(shares: Sequence[float]) -> dict:
+    """The task loss of a perfect imitator of the corpus at each misconception share s, −log(1 − s) (two
+    classes: it gives the truth with probability 1 − s); a model that knows only the rule scores ≈ 0.
+    Used by chapter 02 (figure reference lines)."""
+    return {float(s): float(-math.log1p(-s)) + 0.0 for s in shares}
+
+
 def cue_fit(conflict: np.ndarray, control: np.ndarray, recall: np.ndarray) -> np.ndarray:
     """Least squares conflict = a + b·control + c·recall over items; returns (a, b, c).
 
@@ -625,12 +776,13 @@ def u_shape(items, R: int, seed: int = 0) -> Measurement:
     return m
 
 
-def size_curve(items, test: str, R: int | None = None) -> "pd.DataFrame":
+def size_curve(items, test: str, R=None, column: str = "R") -> "pd.DataFrame":
     """Per size N: the mean loss and accuracy of ``test`` (dose ``R``, or every dose) over replicates, with a
-    95 % t-interval over replicates of each replicate's item mean (for figures). Used by chapter 02."""
+    95 % t-interval over replicates of each replicate's item mean (for figures). ``column`` names the dose
+    column (``"share"`` for the imitation items). Used by chapter 02."""
     import pandas as pd
 
-    sub = items[(items["test"] == test) & ((items["R"] == R) if R is not None else True)]
+    sub = items[(items["test"] == test) & ((items[column] == R) if R is not None else True)]
     per_seed = sub.groupby(["N", "replicate"]).agg(loss=("loss", "mean"), accuracy=("correct", "mean"),
                                                    flops=("flops", "first")).reset_index()
     rows = []
@@ -652,14 +804,22 @@ PROFILES = {
                corpus=dict(n_words=256, quote_length=6, quotes_per_level=96, repetitions=(4, 16, 64),
                            n_instruction_lines=40_000, n_filler_lines=8_000, n_sentence_lines=0,
                            n_ending_words=8, n_sentence_words=96, rule_follow_prob=0.8,
-                           quoted_instruction_share=0.0, instruction_vocabulary="disjoint")),
+                           quoted_instruction_share=0.0, instruction_vocabulary="disjoint"),
+               imitation=dict(steps=600, batch_size=48, lr_at_width_16=2e-2, warmup_steps=50, lines_per_window=2,
+                              corpus=dict(n_words=128, n_key_words=8, n_question_words=64, n_topic_words=32,
+                                          question_length=4, questions_per_group=48, repetitions=16,
+                                          misconception_shares=(0.0, 0.5, 0.9), n_regular_lines=10_000))),
     "full": dict(ladder=[(1, 1, 8), (1, 2, 16), (2, 2, 32), (2, 4, 64), (3, 4, 96), (4, 4, 128), (6, 8, 192),
                          (8, 8, 256), (8, 8, 384)],
                  n_seeds=5, steps=8000, batch_size=128, lr_at_width_16=1e-2, warmup_steps=200, lines_per_window=2,
                  corpus=dict(n_words=256, quote_length=6, quotes_per_level=256, repetitions=(4, 16, 64),
                              n_instruction_lines=400_000, n_filler_lines=80_000, n_sentence_lines=0,
                              n_ending_words=8, n_sentence_words=96, rule_follow_prob=0.8,
-                             quoted_instruction_share=0.0, instruction_vocabulary="disjoint")),
+                             quoted_instruction_share=0.0, instruction_vocabulary="disjoint"),
+                 imitation=dict(steps=2000, batch_size=128, lr_at_width_16=1e-2, warmup_steps=100, lines_per_window=2,
+                                corpus=dict(n_words=256, n_key_words=8, n_question_words=128, n_topic_words=64,
+                                            question_length=4, questions_per_group=256, repetitions=16,
+                                            misconception_shares=(0.0, 0.5, 0.9), n_regular_lines=80_000))),
 }
 
 #: ``smoke=True``: two tiny models, two replicates, a few steps and a small corpus (the code path only).
@@ -667,7 +827,11 @@ SMOKE_OVERRIDES = dict(ladder=[(1, 1, 8), (1, 2, 16), (2, 2, 16)], n_seeds=2, st
                        corpus=dict(n_words=64, quote_length=4, quotes_per_level=8, repetitions=(2, 4, 8),
                                    n_instruction_lines=400, n_filler_lines=100, n_sentence_lines=0,
                                    n_ending_words=4, n_sentence_words=16, rule_follow_prob=0.8,
-                                   quoted_instruction_share=0.0, instruction_vocabulary="disjoint"))
+                                   quoted_instruction_share=0.0, instruction_vocabulary="disjoint"),
+                       imitation=dict(steps=20, batch_size=8, lr_at_width_16=2e-2, warmup_steps=5, lines_per_window=2,
+                                      corpus=dict(n_words=48, n_key_words=4, n_question_words=16, n_topic_words=8,
+                                                  question_length=4, questions_per_group=6, repetitions=4,
+                                                  misconception_shares=(0.0, 0.5, 0.9), n_regular_lines=200)))
 
 REVISED = "2026-12-01"
 _SLOPE = "bootstrap over seeds, then conflict items within each seed (2000 resamples, hierarchical)"
@@ -742,6 +906,35 @@ CLAIMS = [
 ]
 
 
+# Cause (ii): imitation of undesirable patterns (fixed on the pilot seed 100, before seeds 1–3 were run).
+_IMITATION = "bootstrap over seeds, then questions within each seed (2000 resamples, hierarchical)"
+_RULE = Precondition("imitation_control_min_accuracy", "lowest accuracy of any size on fresh questions (the rule)",
+                     at_least(0.9))
+TOP_SHARE = 0.9  # the misconception share I7 is decided at (the highest of the corpus)
+
+CLAIMS += [
+    Claim(id="I7",
+          statement="Inverse scaling by imitation: on popular questions whose training text mostly gives a "
+                    "misconception, the larger the model, the higher its classification loss on the truth.",
+          source="McKenzie et al. 2023, Sec. 3 (imitation of undesirable patterns; Modus Tollens, cf. TruthfulQA)",
+          statistic="slope of the task loss per decade of N (misconception share 0.9)",
+          interval=_IMITATION, criterion=at_least(0.0), preconditions=(_RULE,)),
+    Claim(id="I8",
+          statement="Repetition alone does not do it: popular questions repeated as often but always answered "
+                    "truly do not get harder with N.",
+          source="This chapter's control for McKenzie et al. 2023's cause (ii)",
+          statistic="slope of the task loss per decade of N (misconception share 0)",
+          interval=_IMITATION, criterion=at_most(0.05), preconditions=(_RULE,)),
+    Claim(id="I9",
+          statement="Dose–response: the larger the share of a question's training text that gives the "
+                    "misconception, the more steeply the loss of the truth rises with size.",
+          source="McKenzie et al. 2023, Sec. 3 (imitation as the cause); this chapter's causal check",
+          statistic="slope of (task-loss slope per decade of N) on the misconception share s, over every share",
+          interval=_IMITATION, criterion=at_least(0.0),
+          preconditions=(Precondition("n_shares", "number of misconception shares", at_least(3)), _RULE)),
+]
+
+
 def middle_dose(settings: dict) -> int:
     """The middle dose R of the profile's corpus (the claims' default). Used by chapter 02."""
     doses = sorted(settings["corpus"]["repetitions"])
@@ -764,20 +957,32 @@ def pooled_control(items):
     return control.assign(item=control.groupby(["replicate", "N"]).cumcount())
 
 
-def measure(items, R: int, seed: int = 0, only: Sequence[str] | None = None) -> dict[str, Measurement]:
-    """Every claim's :class:`~scalinglab.claims.Measurement` from the items table (:func:`items_table`).
+def measure(items, R: int, seed: int = 0, only: Sequence[str] | None = None,
+            imitation=None) -> dict[str, Measurement]:
+    """Every claim's :class:`~scalinglab.claims.Measurement` from the items tables.
 
-    ``R`` is the dose the single-dose claims use (:func:`middle_dose`); ``seed`` seeds the bootstraps;
-    ``only`` restricts the result to some claim ids (the tests' controls). Used by chapter 02's Verdicts section.
+    ``items`` is the memo trap's table (:func:`items_table`; I1–I6), ``imitation`` cause (ii)'s
+    (:func:`imitation_items`; I7–I9). ``R`` is the dose the single-dose claims use (:func:`middle_dose`);
+    ``seed`` seeds the bootstraps; ``only`` restricts the result to some claim ids (the tests' controls).
+    Used by chapter 02's Verdicts section.
     """
-    pre = preconditions(items, R)
+    cause_ii = {"I7", "I8", "I9"}
+    wanted = [c.id for c in CLAIMS if only is None or c.id in only]
+    if imitation is None and cause_ii & set(wanted):
+        raise ValueError("claims I7–I9 need the imitation items table (imitation=…)")
+    pre = preconditions(items, R) if set(wanted) - cause_ii else {}
+    if imitation is not None and cause_ii & set(wanted):
+        pre.update(imitation_preconditions(imitation))
     how = {"I1": lambda: loss_slope(items, "conflict", R, seed),
            "I2": lambda: loss_slope(pooled_control(items), "control", 0, seed),
            "I3": lambda: dose_interaction(items, "conflict", seed), "I4": lambda: oneshot_change(items, R, seed),
-           "I5": lambda: u_shape(items, R, seed), "I6": lambda: memory_weight(items, seed)}
+           "I5": lambda: u_shape(items, R, seed), "I6": lambda: memory_weight(items, seed),
+           "I7": lambda: loss_slope(imitation, "task", TOP_SHARE, seed, column="share"),
+           "I8": lambda: loss_slope(imitation, "task", 0.0, seed, column="share"),
+           "I9": lambda: share_interaction(imitation, "task", seed)}
     measured = {}
     for claim in CLAIMS:
-        if only is not None and claim.id not in only:
+        if claim.id not in wanted:
             continue
         m = measured[claim.id] = how[claim.id]()
         for p in claim.preconditions:
