@@ -142,7 +142,8 @@ def test_every_spec_field_changes_the_run_key():
     for f in dataclasses.fields(neural):
         value = getattr(neural, f.name)
         other = (value + 1 if isinstance(value, (int, float)) and not isinstance(value, bool)
-                 else tuple(value) + (value[0],) if isinstance(value, tuple) else value)
+                 else tuple(value) + (value[0],) if isinstance(value, tuple)
+                 else (not value) if isinstance(value, bool) else value + "-other" if isinstance(value, str) else value)
         assert run_key(dataclasses.replace(neural, **{f.name: other})) != run_key(neural), f.name
 
 
@@ -276,6 +277,15 @@ def test_p0_controls(grid):
     assert _verdict("P0", pruning.measure_agreement(off, grid, n_resamples=200)) == NOT_REPRODUCED
 
 
+def test_p0_quantile_ignores_one_wild_point_but_not_many(grid):
+    wild = _synthetic_fits(grid, lambda p, e: np.where(np.arange(len(e)) == 3, e * 3.0, e))
+    m = pruning.measure_agreement(wild, grid, n_resamples=200)
+    assert m.details["max_deviation"] > 1.0  # the maximum would fail
+    assert _verdict("P0", m) == REPRODUCED
+    many = _synthetic_fits(grid, lambda p, e: np.where(np.arange(len(e)) % 5 == 0, e * 1.5, e))
+    assert _verdict("P0", pruning.measure_agreement(many, grid, n_resamples=200)) == NOT_REPRODUCED
+
+
 def test_crossover_alpha():
     assert pruning.crossover_alpha([1, 2, 4], [-1.0, -1.0, 1.0]) == pytest.approx(2 * math.sqrt(2))
     assert pruning.crossover_alpha([1, 2, 4], [0.5, 1.0, 1.0]) == 1.0
@@ -401,6 +411,39 @@ def test_training_on_subsets_at_once_equals_separate_training(monkeypatch):
     torch.testing.assert_close(pruning.family_predict(family, xt)[1], single(xt).detach())
 
 
+def test_stacked_cnn_equals_its_members_and_trains_like_them(monkeypatch):
+    from scalinglab.models import CNN1D, CNN1DConfig
+
+    monkeypatch.setenv("SCALINGLAB_THREADS", "1")
+    cfg = CNN1DConfig(input_length=12, channels=(3, 4), kernel_sizes=(3, 3), stride=2, n_classes=3)
+    models = [seeded(lambda: CNN1D(cfg), k).double() for k in range(3)]
+    family = pruning.StackedCNN1D.from_models(models)
+    x = torch.randn(3, 5, 12, dtype=torch.float64)
+    out = family(x)
+    assert out.shape == (3, 5, 3)
+    for k, m in enumerate(models):
+        torch.testing.assert_close(out[k], m(x[k]), rtol=0, atol=1e-12)
+        torch.testing.assert_close(family(x[0])[k], m(x[0]), rtol=0, atol=1e-12)  # shared input
+        torch.testing.assert_close(family.member(k)(x[k]), m(x[k]), rtol=0, atol=1e-12)
+    assert len(family.decay_mask()) == len(family.ordered_parameters())
+    assert isinstance(pruning.build_classifier(cfg), CNN1D) and isinstance(pruning.build_classifier(MLPConfig()), MLP)
+    # training on subsets at once == training model 1 alone on its batches
+    xs = torch.randn(30, 12, dtype=torch.float64)
+    ys = (xs[:, 0] > 0).long()
+    subsets = [np.arange(0, 20), np.arange(10, 30)]
+    tc = TrainConfig(steps=4, batch_size=8, lr=1e-2, grad_clip=None, seed=3)
+    base = seeded(lambda: CNN1D(cfg), 0).double()
+    fam, _ = pruning._train_on_subsets_at_once([base, base], xs, ys, subsets, tc, torch.device("cpu"))
+    batch_fn = pruning.subset_batches(xs, ys, subsets, tc.batch_size)
+    gen = torch.Generator().manual_seed(tc.seed)
+    replay = [tuple(t[1] for t in batch_fn(gen)) for _ in range(tc.steps)]
+    it = iter(replay)
+    single = seeded(lambda: CNN1D(cfg), 0).double()
+    train(single, tc, lambda g: next(it), classification_loss, device="cpu")
+    torch.testing.assert_close(fam.member(1).convs[0].weight, single.convs[0].weight, rtol=0, atol=1e-10)
+    torch.testing.assert_close(fam.member(1).head.weight, single.head.weight, rtol=0, atol=1e-10)
+
+
 def test_subset_batches_draw_only_from_each_subset():
     x = torch.arange(50, dtype=torch.float32)[:, None]
     y = torch.arange(50)
@@ -464,7 +507,13 @@ def test_run_neural_on_a_tiny_cell(store_root, monkeypatch):
     spec = pruning.neural_specs(settings, seed=0)[0]
     out = pruning.run_neural(spec)
     nets = pruning.neural_table([spec], [out])
-    assert len(nets) == 1 + len(spec.fractions) * (1 + len(spec.scored_strategies))
+    per_budget = len(spec.fractions) * (1 + len(spec.scored_strategies))
+    assert len(nets) == 1 + 2 * per_budget  # the full model, then every pruned subset at both budgets
+    assert (nets.budget == "equal-epoch").sum() == per_budget
+    steps = nets.set_index(["budget", "f"]).steps
+    assert all(steps[("equal-epoch", f)].max() == max(1, math.ceil(f * out["steps"])) for f in spec.fractions)
+    table = pruning.budget_comparison(nets)
+    assert set(table.budget) == {"equal-step", "equal-epoch"} and "random" not in set(table.method)
     assert set(nets.method) == {"full", "random", "el2n keep-hard", "el2n keep-easy", "proto keep-hard"}
     assert all(len(c) == 100 for c in nets.correct)
     assert all(abs(c.mean() - a) < 1e-6 for c, a in zip(nets.correct, nets.test_accuracy))

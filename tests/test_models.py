@@ -67,3 +67,17 @@ def test_mlp_shapes_and_count():
     model = MLP(MLPConfig(input_dim=40, hidden=(64, 32), n_classes=10))
     assert model(torch.zeros(5, 40)).shape == (5, 10)
     assert model.num_params() == 40 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+
+
+def test_cnn1d_shapes_and_count():
+    from scalinglab.models import CNN1D, CNN1DConfig
+
+    cfg = CNN1DConfig(input_length=40, channels=(8, 16), kernel_sizes=(5, 3), stride=2, n_classes=10)
+    assert cfg.feature_length() == 10  # 40 -> 20 -> 10
+    model = CNN1D(cfg)
+    assert model(torch.zeros(5, 40)).shape == (5, 10)
+    assert model.num_params() == (1 * 8 * 5 + 8) + (8 * 16 * 3 + 16) + (16 * 10 * 10 + 10)
+    with pytest.raises(ValueError, match="same"):
+        CNN1DConfig(channels=(8, 8), kernel_sizes=(5,))
+    with pytest.raises(ValueError, match="positive"):
+        CNN1DConfig(channels=(0,), kernel_sizes=(3,))

@@ -243,3 +243,60 @@ def classification_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tenso
     """Mean cross-entropy of an (inputs, labels) batch."""
     inputs, labels = batch
     return F.cross_entropy(model(inputs), labels)
+
+
+@dataclass(frozen=True)
+class CNN1DConfig:
+    """A small 1-D convolutional classifier for signals of length ``input_length`` (one channel):
+    ``len(channels)`` convolutions (kernel ``kernel_sizes[i]``, stride ``stride``, padding k // 2,
+    ReLU), then one linear layer from the flattened feature map to ``n_classes`` logits. The default
+    is the shape of Greydanus's (2020) MNIST-1D CNN baseline (three stride-2 convolutions), with 32
+    channels instead of 25."""
+
+    input_length: int = 40
+    channels: tuple[int, ...] = field(default=(32, 32, 32))
+    kernel_sizes: tuple[int, ...] = field(default=(5, 3, 3))
+    stride: int = 2
+    n_classes: int = 10
+
+    def __post_init__(self):
+        if len(self.channels) != len(self.kernel_sizes) or not self.channels:
+            raise ValueError(f"CNN1DConfig: channels and kernel_sizes need the same (non-zero) length, got {self}")
+        if (self.input_length < 1 or self.n_classes < 1 or self.stride < 1 or any(c < 1 for c in self.channels)
+                or any(k < 1 for k in self.kernel_sizes)):
+            raise ValueError(f"CNN1DConfig sizes must be positive, got {self}")
+        if self.feature_length() < 1:
+            raise ValueError(f"CNN1DConfig: the feature map vanishes for input_length {self.input_length}")
+
+    def feature_length(self) -> int:
+        """Length of the last feature map: L ← ⌊(L + 2·(k // 2) − k) / stride⌋ + 1 per convolution."""
+        length = self.input_length
+        for k in self.kernel_sizes:
+            length = (length + 2 * (k // 2) - k) // self.stride + 1
+        return length
+
+    def to_dict(self) -> dict:
+        return {"input_length": self.input_length, "channels": list(self.channels),
+                "kernel_sizes": list(self.kernel_sizes), "stride": self.stride, "n_classes": self.n_classes}
+
+
+class CNN1D(nn.Module):
+    """The book's small 1-D CNN. ``forward(x)`` maps signals (B, input_length) to logits (B, n_classes)."""
+
+    def __init__(self, config: CNN1DConfig):
+        super().__init__()
+        self.config = config
+        widths = [1, *config.channels]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(c_in, c_out, k, stride=config.stride, padding=k // 2)
+            for c_in, c_out, k in zip(widths[:-1], widths[1:], config.kernel_sizes))
+        self.head = nn.Linear(config.channels[-1] * config.feature_length(), config.n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.unsqueeze(1)  # (B, L) -> (B, 1, L): one input channel
+        for conv in self.convs:
+            h = F.relu(conv(h))  # (B, C_in, L_in) -> (B, C_out, ⌊(L_in + 2·(k//2) − k)/stride⌋ + 1)
+        return self.head(h.flatten(1))  # (B, C_last, L_last) -> (B, C_last·L_last) -> (B, n_classes)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -39,13 +39,16 @@ quadrature. κ(R) can be bimodal (for keep-hard at small f the student switches 
 α_prune ≈ 2, from fitting the kept examples in directions orthogonal to the teacher to aligning with
 it), so the maximisation starts from a grid over ε.
 
-**Part B, neural** (paper Sec. 4-5): difficulty scores for MNIST-1D classifiers — EL2N (Paul et al.
+**Part B, neural** (paper Sec. 4-5): difficulty scores for MNIST-1D classifiers (a small 1-D CNN,
+:class:`~scalinglab.models.CNN1D`, at ``profile="ci"``; an MLP on request) — EL2N (Paul et al.
 2021, "Deep learning on a data diet": ‖softmax(f(x)) − onehot(y)‖₂ early in training, averaged over
 several short runs) and the paper's self-supervised prototype score (k-means on an embedding learned
 without labels; difficulty = distance to the nearest centroid). Our embedding is a small
 SimCLR-style contrastive encoder (Chen et al. 2020) trained on augmented signals (random shifts,
 amplitude scaling, noise) — no labels are used. The many small classifiers of one (size, replicate)
-are trained at once as one stacked family (:mod:`scalinglab.families`).
+are trained at once as one stacked family (:mod:`scalinglab.families`; CNNs as :class:`StackedCNN1D`,
+grouped convolutions), once for the steps of the unpruned set (equal steps) and once for f times
+those steps (equal epochs).
 
 Used by: chapter 03 (data pruning).
 """
@@ -67,7 +70,7 @@ from ..devices import default_device
 from ..families import StackedMLP, train_family
 from ..fit import fit_line, spearman
 from ..intervals import hierarchical_bootstrap, percentile_interval
-from ..models import MLP, MLPConfig
+from ..models import CNN1D, MLP, CNN1DConfig, MLPConfig
 from ..seeds import derive_seed, generator
 from ..train import TrainConfig, seeded, train
 
@@ -83,22 +86,24 @@ STRATEGIES = ("easy", "hard", "random")
 #: (all three strategies, θ = 0: claim P1); the fixed-α_prune grid ``alpha_prune`` × ``prune_fractions``
 #: (keep-hard at α_tot = α_prune/f, θ = 0 and θ > 0: claims P2, P3); ``theory_panels``: quadrature
 #: panels of the theory; ``n_resamples``: bootstrap resamples over replicates. Part B: MNIST-1D sizes
-#: (nested prefixes of one generated set), an MLP, the kept fractions, the scores' settings.
+#: (nested prefixes of one generated set), the classifier (``model``: "cnn", a :class:`~scalinglab.models.CNN1D`
+#: with ``channels``, or "mlp" with ``hidden``), the kept fractions, the scores' settings.
 PROFILES = {
     "ci": dict(N=100, n_replicates=12,
                alpha_tot=[1, 2, 4, 5.66, 8, 11.3, 16, 22.6, 32, 45.3, 64], crossover_fractions=[0.4, 0.2, 0.1],
                alpha_prune=[1, 1.6, 4, 8, 16], prune_fractions=[1.0, 0.6, 0.4, 0.2, 0.1, 0.05],
                theory_panels=600, finite_n_band=0.1, n_resamples=1000,
-               n_train_sizes=[1000, 16000], n_test=2000, neural_replicates=4, hidden=[128, 128], epochs=12,
-               min_steps=500, batch_size=128, lr=2e-3, weight_decay=0.1, neural_fractions=[0.7, 0.5, 0.3],
+               n_train_sizes=[1000, 16000], n_test=2000, neural_replicates=4, model="cnn", channels=[16, 16, 16],
+               hidden=[128, 128], epochs=12, min_steps=500, batch_size=128, lr=1e-2, weight_decay=0.1, neural_fractions=[0.7, 0.5, 0.3],
                el2n_runs=4, el2n_fraction=0.2, ssl_steps=200, embedding_dim=32, n_clusters=10),
     "full": dict(N=400, n_replicates=16,
                  alpha_tot=[1, 2, 2.83, 4, 5.66, 8, 11.3, 16, 22.6, 32, 45.3, 64, 90.5, 128],
                  crossover_fractions=[0.4, 0.2, 0.1],
                  alpha_prune=[1, 1.6, 2.5, 4, 8, 16], prune_fractions=[1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05],
                  theory_panels=1000, finite_n_band=0.05, n_resamples=2000,
-                 n_train_sizes=[1000, 4000, 16000, 64000], n_test=4000, neural_replicates=6, hidden=[256, 256],
-                 epochs=30, min_steps=2000, batch_size=128, lr=2e-3, weight_decay=0.1,
+                 n_train_sizes=[1000, 4000, 16000, 64000], n_test=4000, neural_replicates=6, model="cnn",
+                 channels=[32, 32, 32], hidden=[256, 256], epochs=30, min_steps=2000, batch_size=128, lr=1e-2,
+                 weight_decay=0.1,
                  neural_fractions=[0.9, 0.7, 0.5, 0.3], el2n_runs=8, el2n_fraction=0.2, ssl_steps=2000,
                  embedding_dim=32, n_clusters=10),
 }
@@ -107,7 +112,7 @@ PROFILES = {
 #: steps, so that the ``full`` code path runs on a CPU in well under a minute. It decides nothing.
 SMOKE_OVERRIDES = dict(N=20, n_replicates=2, alpha_tot=[1, 4, 16], crossover_fractions=[0.4, 0.2],
                        alpha_prune=[1, 4, 8], prune_fractions=[1.0, 0.4, 0.2], theory_panels=200, n_resamples=50,
-                       n_train_sizes=[200, 400], n_test=200, neural_replicates=2, hidden=[16], epochs=1,
+                       n_train_sizes=[200, 400], n_test=200, neural_replicates=2, channels=[4, 4, 4], hidden=[16], epochs=1,
                        min_steps=10, neural_fractions=[0.7, 0.5], el2n_runs=2, ssl_steps=10)
 
 #: The kept fraction at which P4 and P6 compare scores with random pruning (must be in ``neural_fractions``).
@@ -611,16 +616,22 @@ def relative_deviation(sim_means, theory, theory_lo=None, theory_hi=None) -> np.
     return np.maximum(np.maximum(lo - sim, sim - hi), 0.0) / th
 
 
-def measure_agreement(fits, points, *, n_resamples: int = 1000, seed: int = 0) -> Measurement:
-    """Claim P0: the largest relative deviation of the simulated mean error from the theory's band
-    (:func:`relative_deviation`, ``points`` from :func:`attach_theory`) over every grid point, with a
-    bootstrap over replicates. Used by chapter 03."""
+#: Claim P0's statistic is this quantile, over grid points, of the deviation from the theory's band.
+P0_QUANTILE = 0.95
+
+
+def measure_agreement(fits, points, *, quantile: float = P0_QUANTILE, n_resamples: int = 1000,
+                      seed: int = 0) -> Measurement:
+    """Claim P0: the ``quantile`` (over grid points) of the relative deviation of the simulated mean error
+    from the theory's band (:func:`relative_deviation`, ``points`` from :func:`attach_theory`), with a
+    bootstrap over replicates. The largest deviation, its grid point and the share of points inside the
+    band are in details. Used by chapter 03."""
     pts = points.reset_index(drop=True)
     matrix = error_matrix(fits)
     values = matrix.to_numpy()[:, _point_columns(pts, matrix)]
     th, lo, hi = pts.theory.to_numpy(), pts.theory_lo.to_numpy(), pts.theory_hi.to_numpy()
-    est, (ci_lo, ci_hi) = _replicate_bootstrap(lambda m: float(relative_deviation(m, th, lo, hi).max()), values,
-                                               n_resamples, seed)
+    est, (ci_lo, ci_hi) = _replicate_bootstrap(
+        lambda m: float(np.quantile(relative_deviation(m, th, lo, hi), quantile)), values, n_resamples, seed)
     dev = relative_deviation(values.mean(0), th, lo, hi)
     worst = pts.iloc[int(np.argmax(dev))]
     return Measurement(estimate=est, interval=(ci_lo, ci_hi), seeds=[int(r) for r in matrix.index],
@@ -628,6 +639,8 @@ def measure_agreement(fits, points, *, n_resamples: int = 1000, seed: int = 0) -
                        details={"worst_point": {k: worst[k] for k in ("design", "theta_deg", "alpha_tot", "f", "strategy")},
                                 "worst_sim": float(values.mean(0)[int(np.argmax(dev))]), "worst_theory": float(worst.theory),
                                 "median_plain_deviation": float(np.median(relative_deviation(values.mean(0), th))),
+                                "max_deviation": float(dev.max()), "share_in_band": float(np.mean(dev == 0)),
+                                "quantile": float(quantile),
                                 "n_points": len(pts)})
 
 
@@ -820,19 +833,110 @@ def subset_batches(x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray], 
     return batch_fn
 
 
+class StackedCNN1D(torch.nn.Module):
+    """K :class:`~scalinglab.models.CNN1D` of one config as stacked tensors, run as grouped
+    convolutions (model k's signals are input channel k; ``groups=K`` keeps the models apart) and one
+    batched matrix product for the heads. Every parameter has the model index first, as
+    :class:`~scalinglab.families.StackedAdamW` needs: convolution weights (K, C_out, C_in, k), biases
+    (K, C_out), head (K, C·L, n_classes) and (K, 1, n_classes). ``forward`` takes (K, B, L), one
+    batch per model, or (B, L) shared by all, and returns logits (K, B, n_classes). Trained by
+    :func:`scalinglab.families.train_family`; exact (tested against the members). Used by chapter 03."""
+
+    def __init__(self, config: CNN1DConfig, n_models: int):
+        super().__init__()
+        self.config, self.n_models = config, n_models
+        widths = [1, *config.channels]
+        self.conv_weights = torch.nn.ParameterList(
+            torch.nn.Parameter(torch.zeros(n_models, c_out, c_in, k))
+            for c_in, c_out, k in zip(widths[:-1], widths[1:], config.kernel_sizes))
+        self.conv_biases = torch.nn.ParameterList(torch.nn.Parameter(torch.zeros(n_models, c)) for c in config.channels)
+        features = config.channels[-1] * config.feature_length()
+        self.head_weight = torch.nn.Parameter(torch.zeros(n_models, features, config.n_classes))
+        self.head_bias = torch.nn.Parameter(torch.zeros(n_models, 1, config.n_classes))
+
+    @classmethod
+    def from_models(cls, models: list[CNN1D]) -> "StackedCNN1D":
+        """Stack copies of ``models`` (one config); the originals are untouched."""
+        config = models[0].config
+        if any(m.config != config for m in models):
+            raise ValueError("StackedCNN1D.from_models: every model must have the same CNN1DConfig")
+        stacked = cls(config, len(models))
+        ref = next(models[0].parameters())
+        stacked.to(dtype=ref.dtype, device=ref.device)
+        with torch.no_grad():
+            for i in range(len(config.channels)):
+                stacked.conv_weights[i].copy_(torch.stack([m.convs[i].weight for m in models]))
+                stacked.conv_biases[i].copy_(torch.stack([m.convs[i].bias for m in models]))
+            stacked.head_weight.copy_(torch.stack([m.head.weight.T for m in models]))  # (K, C·L, n_classes)
+            stacked.head_bias.copy_(torch.stack([m.head.bias[None, :] for m in models]))
+        return stacked
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        K = self.n_models
+        if x.dim() == 2:  # (B, L) shared by all models -> (B, K, L)
+            h = x.unsqueeze(1).expand(-1, K, -1)
+        else:  # (K, B, L) -> (B, K, L): model k's signal in input channel k
+            h = x.transpose(0, 1)
+        B = h.shape[0]
+        for w, b in zip(self.conv_weights, self.conv_biases):
+            _, c_out, c_in, k = w.shape
+            # (B, K·C_in, L_in) -> (B, K·C_out, L_out); groups=K: output block k sees only input block k
+            h = F.relu(F.conv1d(h, w.reshape(K * c_out, c_in, k), b.reshape(K * c_out), stride=self.config.stride,
+                                padding=k // 2, groups=K))
+        h = h.reshape(B, K, -1).transpose(0, 1)  # (B, K·C, L') -> (B, K, C·L') -> (K, B, C·L')
+        return torch.baddbmm(self.head_bias, h, self.head_weight)  # (K, B, n_classes)
+
+    def decay_mask(self) -> list[bool]:
+        """Weight decay on the weights (as :func:`scalinglab.train.make_optimizer`: dim ≥ 2 in the member)."""
+        n = len(self.conv_weights)
+        return [True] * n + [False] * n + [True, False]
+
+    def ordered_parameters(self) -> list[torch.nn.Parameter]:
+        return [*self.conv_weights, *self.conv_biases, self.head_weight, self.head_bias]
+
+    def member(self, k: int) -> CNN1D:
+        """Model ``k`` as an ordinary :class:`~scalinglab.models.CNN1D` (a copy)."""
+        model = CNN1D(self.config).to(dtype=self.head_weight.dtype, device=self.head_weight.device)
+        with torch.no_grad():
+            for i, conv in enumerate(model.convs):
+                conv.weight.copy_(self.conv_weights[i][k])
+                conv.bias.copy_(self.conv_biases[i][k])
+            model.head.weight.copy_(self.head_weight[k].T)
+            model.head.bias.copy_(self.head_bias[k, 0])
+        return model
+
+
+def build_classifier(config):
+    """The classifier of ``config``: an :class:`~scalinglab.models.MLP` (``MLPConfig``) or a
+    :class:`~scalinglab.models.CNN1D` (``CNN1DConfig``). Used by chapter 03."""
+    if isinstance(config, CNN1DConfig):
+        return CNN1D(config)
+    if isinstance(config, MLPConfig):
+        return MLP(config)
+    raise TypeError(f"no classifier for {type(config).__name__}")
+
+
+def stack_classifiers(models: list) -> torch.nn.Module:
+    """One stacked family of identical-shape classifiers: :class:`~scalinglab.families.StackedMLP` for
+    MLPs, :class:`StackedCNN1D` for CNNs. Used by chapter 03."""
+    if isinstance(models[0], CNN1D):
+        return StackedCNN1D.from_models(models)
+    return StackedMLP.from_models(models)
+
+
 @torch.no_grad()
-def family_predict(family: StackedMLP, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+def family_predict(family: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
     """Logits of every model of ``family`` on the same inputs x (n, D): returns (K, n, C). Used by chapter 03."""
     family.eval()
     return torch.cat([family(x[start:start + chunk]) for start in range(0, len(x), chunk)], dim=1)
 
 
-def _train_on_subsets_at_once(mlps: list[MLP], x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray],
+def _train_on_subsets_at_once(mlps: list, x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray],
                               train_config: TrainConfig, device: torch.device):
     """Train one copy of ``mlps[k]`` on ``subsets[k]`` for every k, as one stacked family
     (:mod:`scalinglab.families`): each model has its own data, loss and AdamW state. One generator,
     seeded from ``train_config.seed``, draws every model's batch indices."""
-    family = StackedMLP.from_models(mlps).to(device)
+    family = stack_classifiers(mlps).to(device)
     batch_fn = subset_batches(x, y, subsets, train_config.batch_size)
     generator = torch.Generator().manual_seed(train_config.seed)
     result = train_family(family, [train_config] * len(subsets), None, device=device,
@@ -840,7 +944,7 @@ def _train_on_subsets_at_once(mlps: list[MLP], x: torch.Tensor, y: torch.Tensor,
     return family, result
 
 
-def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.ndarray], config: MLPConfig,
+def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.ndarray], config: MLPConfig | CNN1DConfig,
                      train_config: TrainConfig, init_seed: int, x_test: np.ndarray, y_test: np.ndarray,
                      same_init: bool = True, device=None) -> dict:
     """Train one MLP per subset (all at once) and return their test accuracy and loss.
@@ -852,10 +956,10 @@ def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.
     """
     device = torch.device(device) if device is not None else default_device()
     if same_init:
-        base = seeded(lambda: MLP(config), init_seed)
+        base = seeded(lambda: build_classifier(config), init_seed)
         mlps = [base] * len(subsets)
     else:
-        mlps = [seeded(lambda: MLP(config), derive_seed(init_seed, "init", k)) for k in range(len(subsets))]
+        mlps = [seeded(lambda: build_classifier(config), derive_seed(init_seed, "init", k)) for k in range(len(subsets))]
     xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
     family, result = _train_on_subsets_at_once(mlps, xt, yt, subsets, train_config, device)
@@ -877,7 +981,7 @@ def el2n(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (probs - onehot).norm(dim=-1)
 
 
-def el2n_scores(x_train: np.ndarray, y_train: np.ndarray, config: MLPConfig, train_config: TrainConfig,
+def el2n_scores(x_train: np.ndarray, y_train: np.ndarray, config: MLPConfig | CNN1DConfig, train_config: TrainConfig,
                 n_runs: int, seed: int, device=None) -> np.ndarray:
     """EL2N of every training example, averaged over ``n_runs`` short runs from different
     initialisations and data orders (trained together as one ensemble on the full set).
@@ -885,7 +989,7 @@ def el2n_scores(x_train: np.ndarray, y_train: np.ndarray, config: MLPConfig, tra
     if n_runs < 1:
         raise ValueError(f"n_runs must be >= 1, got {n_runs}")
     device = torch.device(device) if device is not None else default_device()
-    mlps = [seeded(lambda: MLP(config), derive_seed(seed, "el2n-init", k)) for k in range(n_runs)]
+    mlps = [seeded(lambda: build_classifier(config), derive_seed(seed, "el2n-init", k)) for k in range(n_runs)]
     xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
     everything = [np.arange(len(yt))] * n_runs
@@ -1006,6 +1110,19 @@ class NeuralSpec:
     ssl_scale: float = 0.2
     ssl_temperature: float = 0.2
     kmeans_n_init: int = 4
+    model: str = "cnn"
+    channels: tuple[int, ...] = (16, 16, 16)
+    kernel_sizes: tuple[int, ...] = (5, 3, 3)
+    equal_epoch: bool = True  # also train every pruned subset for f × the steps (equal epochs)
+
+    def classifier_config(self, input_dim: int):
+        """The classifier's config: :class:`~scalinglab.models.CNN1DConfig` or :class:`MLPConfig`."""
+        if self.model == "cnn":
+            return CNN1DConfig(input_length=input_dim, channels=tuple(self.channels),
+                               kernel_sizes=tuple(self.kernel_sizes), n_classes=10)
+        if self.model == "mlp":
+            return MLPConfig(input_dim=input_dim, hidden=tuple(self.hidden), n_classes=10)
+        raise ValueError(f"model must be 'cnn' or 'mlp', got {self.model!r}")
 
 
 def neural_specs(settings: dict, seed: int) -> list[NeuralSpec]:
@@ -1016,12 +1133,13 @@ def neural_specs(settings: dict, seed: int) -> list[NeuralSpec]:
                        batch_size=settings["batch_size"], lr=settings["lr"], weight_decay=settings["weight_decay"],
                        fractions=tuple(settings["neural_fractions"]), el2n_runs=settings["el2n_runs"],
                        el2n_fraction=settings["el2n_fraction"], ssl_steps=settings["ssl_steps"],
-                       embedding_dim=settings["embedding_dim"], n_clusters=settings["n_clusters"])
+                       embedding_dim=settings["embedding_dim"], n_clusters=settings["n_clusters"],
+                       model=settings.get("model", "cnn"), channels=tuple(settings.get("channels", (16, 16, 16))))
             for n in settings["n_train_sizes"] for r in range(settings["neural_replicates"])]
 
 
 def neural_cost(spec: NeuralSpec) -> float:
-    """Rough cost of a cell (its training steps) for the sweep's ordering. Used by chapter 03."""
+    """Rough cost of a cell (its training steps of the unpruned set) for the sweep's ordering. Used by chapter 03."""
     return float(training_steps(spec.n_train, spec.epochs, spec.batch_size, spec.min_steps))
 
 
@@ -1041,7 +1159,7 @@ def run_neural(spec: NeuralSpec) -> dict:
 
     data = cached_mnist1d(spec.n_train_max, spec.n_test, spec.data_seed).subset(spec.n_train)
     n = data.n_train
-    cfg = MLPConfig(input_dim=data.x_train.shape[1], hidden=tuple(spec.hidden), n_classes=10)
+    cfg = spec.classifier_config(data.x_train.shape[1])
     steps = training_steps(n, spec.epochs, spec.batch_size, spec.min_steps)
     base = dict(batch_size=spec.batch_size, lr=spec.lr, weight_decay=spec.weight_decay,
                 warmup_steps=min(spec.warmup_max, int(steps * spec.warmup_fraction)), grad_clip=None)
@@ -1050,7 +1168,7 @@ def run_neural(spec: NeuralSpec) -> dict:
                            **{**base, "warmup_steps": min(base["warmup_steps"], el2n_steps)})
     scores = {"el2n": el2n_scores(data.x_train, data.y_train, cfg, el2n_cfg, spec.el2n_runs,
                                   derive_seed(spec.seed, "el2n"))}
-    ssl_cfg = MLPConfig(input_dim=cfg.input_dim, hidden=tuple(spec.ssl_hidden), n_classes=spec.embedding_dim)
+    ssl_cfg = MLPConfig(input_dim=data.x_train.shape[1], hidden=tuple(spec.ssl_hidden), n_classes=spec.embedding_dim)
     embedding = contrastive_embedding(
         data.x_train, ssl_cfg,
         TrainConfig(steps=spec.ssl_steps, batch_size=spec.ssl_batch_size, lr=spec.ssl_lr, weight_decay=0.0,
@@ -1072,18 +1190,38 @@ def run_neural(spec: NeuralSpec) -> dict:
     out = train_on_subsets(data.x_train, data.y_train, subsets, cfg,
                            TrainConfig(steps=steps, seed=derive_seed(spec.seed, "order"), **base),
                            derive_seed(spec.seed, "init"), data.x_test, data.y_test)
-    correct = ["".join("1" if c else "0" for c in row) for row in out["test_correct"]]
-    return {"runs": [{"score": s, "strategy": st, "f": f, "test_accuracy": a, "test_loss": l, "correct": c}
-                     for (s, st, f), a, l, c in zip(labels, out["test_accuracy"], out["test_loss"], correct)],
-            "steps": steps, "el2n_steps": el2n_steps, "train_wall_s": out["train_wall_s"],
+    runs_out = _runs(labels, out, "equal-step", steps)
+    train_wall = out["train_wall_s"]
+    if spec.equal_epoch:  # every pruned subset again, for f × the steps: the same epochs as the full model
+        for f in spec.fractions:
+            steps_f = max(1, int(math.ceil(f * steps)))
+            chosen = [j for j, lab in enumerate(labels) if lab[0] != "full" and lab[2] == f]
+            out_f = train_on_subsets(data.x_train, data.y_train, [subsets[j] for j in chosen], cfg,
+                                     TrainConfig(steps=steps_f, seed=derive_seed(spec.seed, "order"),
+                                                 **{**base, "warmup_steps": min(spec.warmup_max,
+                                                                                int(steps_f * spec.warmup_fraction))}),
+                                     derive_seed(spec.seed, "init"), data.x_test, data.y_test)
+            runs_out += _runs([labels[j] for j in chosen], out_f, "equal-epoch", steps_f)
+            train_wall += out_f["train_wall_s"]
+    return {"runs": runs_out,
+            "steps": steps, "el2n_steps": el2n_steps, "train_wall_s": train_wall,
             "cluster_label_nmi": float(normalized_mutual_info_score(data.y_train, clusters)),
             "score_rank_correlation": spearman(scores["el2n"], scores["proto"]),
             "el2n_quantiles": np.quantile(scores["el2n"], [0.1, 0.5, 0.9]).tolist()}
 
 
+def _runs(labels, out: dict, budget: str, steps: int) -> list[dict]:
+    """The run records of one :func:`train_on_subsets` call: correctness as a string of 0/1 per model."""
+    correct = ["".join("1" if c else "0" for c in row) for row in out["test_correct"]]
+    return [{"score": s, "strategy": st, "f": f, "budget": budget, "steps": steps, "test_accuracy": a,
+             "test_loss": l, "correct": c}
+            for (s, st, f), a, l, c in zip(labels, out["test_accuracy"], out["test_loss"], correct)]
+
+
 def neural_table(specs: list[NeuralSpec], results: list[dict]):
-    """One row per trained classifier: n_train, replicate, score, strategy, method, f, test accuracy and
-    loss, and the per-example correctness (a bool array). Used by chapter 03."""
+    """One row per trained classifier: n_train, replicate, score, strategy, method, f, budget ("equal-step":
+    the steps of the unpruned set; "equal-epoch": f × those steps; the full-data model is both), steps,
+    test accuracy and loss, and the per-example correctness (a bool array). Used by chapter 03."""
     import pandas as pd
 
     rows = []
@@ -1092,14 +1230,18 @@ def neural_table(specs: list[NeuralSpec], results: list[dict]):
             method = run["score"] if run["score"] in ("full", "random") else f"{run['score']} keep-{run['strategy']}"
             rows.append({"n_train": spec.n_train, "replicate": spec.replicate, "score": run["score"],
                          "strategy": run["strategy"], "method": method, "f": run["f"],
+                         "budget": run.get("budget", "equal-step"), "steps": run.get("steps", res["steps"]),
                          "test_accuracy": run["test_accuracy"], "test_loss": run["test_loss"],
                          "correct": np.frombuffer(run["correct"].encode(), dtype=np.uint8) - ord("0")})
     return pd.DataFrame(rows)
 
 
-def _paired_groups(nets, n_train: int, pairs: list[tuple[str, str, float]]) -> list[np.ndarray]:
-    """Per replicate, per test example: mean over ``pairs`` (method a, method b, f) of correct_a − correct_b."""
+def _paired_groups(nets, n_train: int, pairs: list[tuple[str, str, float]], budget: str = "equal-step") -> list[np.ndarray]:
+    """Per replicate, per test example: mean over ``pairs`` (method a, method b, f) of correct_a − correct_b,
+    among the models trained at ``budget`` (the full-data model counts for both budgets)."""
     groups = []
+    if "budget" in nets:
+        nets = nets[(nets.budget == budget) | (nets.method == "full")]
     for r, g in nets[nets.n_train == n_train].groupby("replicate"):
         diffs = []
         for a, b, f in pairs:
@@ -1112,13 +1254,13 @@ def _paired_groups(nets, n_train: int, pairs: list[tuple[str, str, float]]) -> l
     return groups
 
 
-def measure_accuracy_gain(nets, n_train: int, pairs: list[tuple[str, str, float]], *, n_resamples: int = 1000,
-                          seed: int = 0) -> Measurement:
+def measure_accuracy_gain(nets, n_train: int, pairs: list[tuple[str, str, float]], *, budget: str = "equal-step",
+                          n_resamples: int = 1000, seed: int = 0) -> Measurement:
     """Claims P4-P6: the test-accuracy difference of method a over method b (same replicate, same
     initialisation, same test examples), averaged over ``pairs`` = [(a, b, f), ...], at initial size
-    ``n_train``. Interval: hierarchical bootstrap (replicates, then test examples within each).
+    ``n_train``, among the models trained at ``budget`` ("equal-step" or "equal-epoch"). Interval: hierarchical bootstrap (replicates, then test examples within each).
     Precondition ``n_replicates``. Used by chapter 03."""
-    groups = _paired_groups(nets, n_train, pairs)
+    groups = _paired_groups(nets, n_train, pairs, budget)
 
     def statistic(gs):
         return float(np.mean([g.mean() for g in gs]))
@@ -1127,7 +1269,26 @@ def measure_accuracy_gain(nets, n_train: int, pairs: list[tuple[str, str, float]
     per_rep = [float(g.mean()) for g in groups]
     return Measurement(estimate=statistic(groups), interval=(lo, hi), seeds=list(range(len(groups))),
                        preconditions={"n_replicates": float(len(groups))},
-                       details={"per_replicate": per_rep, "n_train": n_train, "pairs": [list(p) for p in pairs]})
+                       details={"per_replicate": per_rep, "n_train": n_train, "pairs": [list(p) for p in pairs],
+                                "budget": budget})
+
+
+def budget_comparison(nets):
+    """Every pruned model's test accuracy minus random pruning's at the same size, f and budget
+    (equal steps, equal epochs), paired within replicates: one row per (n_train, f, method, budget) with
+    the mean over replicates (``gain``) and its standard error (``se``, ddof = 1). Used by chapter 03's
+    table of equal-step against equal-epoch comparisons."""
+    import pandas as pd
+
+    pruned = nets[nets.method != "full"]
+    keys = ["n_train", "replicate", "f", "budget"]
+    rand = pruned[pruned.method == "random"].set_index(keys).test_accuracy
+    rows = []
+    for (n, f, method, budget), g in pruned[pruned.method != "random"].groupby(["n_train", "f", "method", "budget"]):
+        d = np.array([row.test_accuracy - rand[(n, row.replicate, f, budget)] for row in g.itertuples()])
+        rows.append({"n_train": n, "f": f, "method": method, "budget": budget, "gain": float(d.mean()),
+                     "se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1145,9 +1306,9 @@ CLAIMS = [
         statement="The replica-symmetric theory of the max-margin perceptron predicts the test error of pruned "
                   "training sets, for every strategy, kept fraction and amount of data.",
         source="Sorscher et al. 2022, Sec. 2-3 and Fig. 1 (theory lines against simulation dots)",
-        statistic="max over grid points of the distance of ε_sim from the theory's band, / ε_theory",
+        statistic="95th percentile over grid points of the distance of ε_sim from the theory's band, / ε_theory",
         interval=_SEED_BOOT + "; the band is the theory over α_tot·(1 ± finite_n_band), the finite-N tolerance",
-        criterion=at_most(0.3),
+        criterion=at_most(0.1),
         preconditions=(Precondition("n_points", "number of grid points compared", at_least(20)),),
         paper_value="simulations at N = 200 lie on the theory curves (Fig. 1)",
         revisions=(Revision(date=_DATE, previous="(new claim)",
@@ -1156,7 +1317,16 @@ CLAIMS = [
                                    "smooths and shifts the theory's sharp transitions, so the simulation may sit "
                                    "anywhere in the theory's band over α_tot·(1 ± 10 %) at N = 100, and within 30 % "
                                    "of the theory beyond it (the upper end of a bootstrap interval of a maximum over "
-                                   "many points is set by the noisiest points, near those transitions)"),),
+                                   "many points is set by the noisiest points, near those transitions)"),
+                   Revision(date=_DATE,
+                            previous="max over grid points of the distance from the band / ε_theory ≤ 0.3",
+                            reason="at N = 100 the error of a max-margin student trained on a thin slab of kept "
+                                   "examples fluctuates with heavy tails between replicates (near the theory's "
+                                   "transitions a replicate's student may or may not have aligned with the teacher), "
+                                   "so the bootstrap interval of a maximum over ~170 points is set by one or two "
+                                   "such points and decides nothing at 12 replicates; the 95th percentile asks "
+                                   "that all but the 5 % noisiest points lie within 10 % of the theory's band "
+                                   "(fixed on pilot seeds before the seeds that test it)")),
     ),
     Claim(
         id="P1",
