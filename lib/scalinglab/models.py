@@ -1,4 +1,4 @@
-"""Models trained from scratch in the book: a decoder-only transformer and an MLP.
+"""Models trained from scratch in the book: a decoder-only transformer, an MLP and a small 1-D CNN.
 
 The transformer follows the GPT-2 layout (pre-norm blocks, learned positions, tied input/output
 embedding) at sizes from ~10k to ~10M parameters. Parameter counts and FLOPs follow Kaplan et al.
@@ -6,7 +6,7 @@ embedding) at sizes from ~10k to ~10M parameters. Parameter counts and FLOPs fol
 plots use the same variable N as the paper: non-embedding parameters.
 
 Used by: chapter 00 (power laws) and every chapter that trains a language model; the MLP by the
-chapters on data pruning and critical batch size.
+chapters on data pruning and critical batch size; the CNN by chapter 03 (data pruning on MNIST-1D).
 """
 
 from __future__ import annotations
