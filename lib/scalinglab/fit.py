@@ -106,6 +106,7 @@ class PowerLawFit:
     bootstrap_alphas: list = field(default_factory=list, repr=False)
 
     def predict(self, x) -> np.ndarray:
+        """The fitted law E + A·x^(−α) at ``x`` (raw units, any shape), e.g. beyond the fitted range."""
         return self.E + self.A * np.asarray(x, float) ** (-self.alpha)
 
     def alpha_ci_excludes_zero(self) -> bool:
