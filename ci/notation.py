@@ -68,7 +68,7 @@ SYMBOLS: dict[str, Symbol] = {
     "α_prune": Symbol(r"\alpha_\text{prune}", ("kept", "after pruning", "examples per"), "",
                       formula=r"f\s*\\?,?\s*\\alpha_\\text\{tot\}"),
     "perceptron dimension": Symbol(r"N", ("dimension",), "N"),
-    "N_total": Symbol(r"N_\text{total}", ("all parameters", "total parameters", "embeddings included"), "N"),
+    "N_total": Symbol(r"N_\text{total}", ("all parameters", "total parameter", "embeddings included"), "N"),
     "PassUntil": Symbol(r"\text{PassUntil}", ("sampling", "until", "draws"), ""),
     "95 % interval": Symbol(r"", ("interval", "95"), ""),
     "a_opt": Symbol(r"a", ("compute-optimal", "n_\\text{opt}", "exponent"), "a", formula=r"N_\\text\{opt\}"),
