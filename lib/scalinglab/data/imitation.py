@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .memo_trap import WordTokenizer, pseudo_words
+from .memo_trap import LineCorpus, WordTokenizer, pseudo_words
 
 IMITATION_SPECIAL_TOKENS = (".", "q")
 
@@ -112,7 +112,7 @@ def share_label(share: float) -> int:
 
 
 @dataclass
-class Imitation:
+class Imitation(LineCorpus):
     """The corpus (as a token stream of aligned lines), its popular questions and its test sets."""
 
     config: ImitationConfig
@@ -127,30 +127,10 @@ class Imitation:
     topic_ids: np.ndarray | None = None  # the words of popular questions
     question_ids: np.ndarray | None = None  # the words of regular questions
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokenizer)
-
-    @property
-    def line_length(self) -> int:
-        return self.config.line_length
-
-    @property
-    def n_lines(self) -> int:
-        return len(self.stream) // self.line_length
-
     def spec(self) -> dict:
         """What identifies this corpus in the run store."""
         return {"name": "imitation", "config": self.config.to_dict(), "sha256": self.sha256}
 
-    def batch(self, batch_size: int, n_lines: int, generator: torch.Generator):
-        """Random windows of ``n_lines`` consecutive lines starting at a line boundary; (inputs, targets)
-        with the targets shifted by one token."""
-        M = self.line_length
-        first = torch.randint(0, self.n_lines - n_lines, (batch_size,), generator=generator)
-        offsets = torch.arange(n_lines * M + 1)
-        windows = self.stream[first[:, None] * M + offsets]
-        return windows[:, :-1], windows[:, 1:]
 
 
 def build_imitation(config: ImitationConfig) -> Imitation:

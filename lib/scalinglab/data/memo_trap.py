@@ -159,18 +159,10 @@ def pseudo_words(n: int, rng: np.random.Generator) -> list[str]:
     return sorted(pool[i] for i in picked)
 
 
-@dataclass
-class MemoTrap:
-    """The corpus (as a token stream of aligned lines) and its test sets."""
-
-    config: MemoTrapConfig
-    tokenizer: WordTokenizer
-    stream: torch.Tensor  # (n_lines * line_length,) int64
-    quotes: list[list[np.ndarray]]  # per level: (quotes_per_level, quote_length) word ids
-    line_counts: dict
-    sha256: str
-    tests: dict = field(default_factory=dict)  # name -> list of prize-format rows
-    ending_ids: np.ndarray | None = None  # the words sentences may end with
+class LineCorpus:
+    """What a corpus of fixed-length lines in one token stream shares (used by chapter 02's two corpora,
+    :class:`MemoTrap` and :class:`~scalinglab.data.imitation.Imitation`): a subclass holds ``tokenizer``,
+    ``stream`` and a ``config`` with ``line_length``."""
 
     @property
     def vocab_size(self) -> int:
@@ -184,10 +176,6 @@ class MemoTrap:
     def n_lines(self) -> int:
         return len(self.stream) // self.line_length
 
-    def spec(self) -> dict:
-        """What identifies this corpus in the run store."""
-        return {"name": "memo-trap", "config": self.config.to_dict(), "sha256": self.sha256}
-
     def batch(self, batch_size: int, n_lines: int, generator: torch.Generator):
         """Random windows of ``n_lines`` consecutive lines starting at a line boundary.
 
@@ -199,6 +187,25 @@ class MemoTrap:
         offsets = torch.arange(n_lines * M + 1)
         windows = self.stream[first[:, None] * M + offsets]  # (B, n_lines*M + 1)
         return windows[:, :-1], windows[:, 1:]
+
+
+@dataclass
+class MemoTrap(LineCorpus):
+    """The corpus (as a token stream of aligned lines) and its test sets."""
+
+    config: MemoTrapConfig
+    tokenizer: WordTokenizer
+    stream: torch.Tensor  # (n_lines * line_length,) int64
+    quotes: list[list[np.ndarray]]  # per level: (quotes_per_level, quote_length) word ids
+    line_counts: dict
+    sha256: str
+    tests: dict = field(default_factory=dict)  # name -> list of prize-format rows
+    ending_ids: np.ndarray | None = None  # the words sentences may end with
+
+    def spec(self) -> dict:
+        """What identifies this corpus in the run store."""
+        return {"name": "memo-trap", "config": self.config.to_dict(), "sha256": self.sha256}
+
 
 
 def _zipf_probs(n: int, exponent: float) -> np.ndarray:

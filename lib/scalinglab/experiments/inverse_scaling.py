@@ -419,6 +419,27 @@ def score_two_class_tests(model, encode, tests: dict, device=None, batch_size: i
     return scores
 
 
+def _train_and_score(spec, corpus) -> dict:
+    """Train ``spec``'s transformer on windows of ``corpus`` (a line corpus with prize-format tests) and score
+    every test set: what :func:`memo_trap_run` and :func:`imitation_run` share."""
+    if spec.model.vocab_size != corpus.vocab_size:
+        raise ValueError(f"model vocabulary {spec.model.vocab_size} != corpus vocabulary {corpus.vocab_size}")
+    window = spec.lines_per_window * corpus.line_length
+    if spec.model.context_length < window:
+        raise ValueError(f"context {spec.model.context_length} is shorter than a window of {window} tokens")
+    model = seeded(lambda: Transformer(spec.model), spec.init_seed)
+    device = default_device()
+    result = train(model, spec.train, lambda g: corpus.batch(spec.train.batch_size, spec.lines_per_window, g),
+                   lm_loss, device=device)
+    model.eval()
+    scores = score_two_class_tests(model, corpus.tokenizer.encode, corpus.tests, device, spec.eval_batch_size)
+    tokens = spec.train.steps * spec.train.batch_size * window
+    return {"scores": scores, "n_params": model.num_params(non_embedding=True),
+            "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
+            "train_flops": flops_per_token(spec.model) * tokens,
+            "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
+
+
 def memo_trap_run(spec: MemoTrapRun) -> dict:
     """Train one transformer on the memo-trap corpus and score it on every test set.
 
@@ -429,23 +450,7 @@ def memo_trap_run(spec: MemoTrapRun) -> dict:
 
     Used by: chapter 02 (inverse scaling), through ``scalinglab.runs.sweep``.
     """
-    trap = memo_trap_corpus(spec.corpus)
-    if spec.model.vocab_size != trap.vocab_size:
-        raise ValueError(f"model vocabulary {spec.model.vocab_size} != corpus vocabulary {trap.vocab_size}")
-    window = spec.lines_per_window * trap.line_length
-    if spec.model.context_length < window:
-        raise ValueError(f"context {spec.model.context_length} is shorter than a window of {window} tokens")
-    model = seeded(lambda: Transformer(spec.model), spec.init_seed)
-    device = default_device()
-    result = train(model, spec.train, lambda g: trap.batch(spec.train.batch_size, spec.lines_per_window, g),
-                   lm_loss, device=device)
-    model.eval()
-    scores = score_two_class_tests(model, trap.tokenizer.encode, trap.tests, device, spec.eval_batch_size)
-    tokens = spec.train.steps * spec.train.batch_size * window
-    return {"scores": scores, "n_params": model.num_params(non_embedding=True),
-            "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
-            "train_flops": flops_per_token(spec.model) * tokens,
-            "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
+    return _train_and_score(spec, memo_trap_corpus(spec.corpus))
 
 
 def items_table(specs: list[MemoTrapRun], results: list[dict]) -> "pd.DataFrame":
@@ -520,23 +525,7 @@ def imitation_run(spec: ImitationRun) -> dict:
     """Train one transformer on the imitation corpus and score it on every test set (``task_S…``,
     ``control_S…``) with the prize's metric; item margins as in :func:`memo_trap_run`. Module-level so that
     worker processes can run it. Used by chapter 02 (cause ii), through ``scalinglab.runs.sweep``."""
-    corpus = imitation_corpus(spec.corpus)
-    if spec.model.vocab_size != corpus.vocab_size:
-        raise ValueError(f"model vocabulary {spec.model.vocab_size} != corpus vocabulary {corpus.vocab_size}")
-    window = spec.lines_per_window * corpus.line_length
-    if spec.model.context_length < window:
-        raise ValueError(f"context {spec.model.context_length} is shorter than a window of {window} tokens")
-    model = seeded(lambda: Transformer(spec.model), spec.init_seed)
-    device = default_device()
-    result = train(model, spec.train, lambda g: corpus.batch(spec.train.batch_size, spec.lines_per_window, g),
-                   lm_loss, device=device)
-    model.eval()
-    scores = score_two_class_tests(model, corpus.tokenizer.encode, corpus.tests, device, spec.eval_batch_size)
-    tokens = spec.train.steps * spec.train.batch_size * window
-    return {"scores": scores, "n_params": model.num_params(non_embedding=True),
-            "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
-            "train_flops": flops_per_token(spec.model) * tokens,
-            "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s}
+    return _train_and_score(spec, imitation_corpus(spec.corpus))
 
 
 def imitation_items(specs: list[ImitationRun], results: list[dict]) -> "pd.DataFrame":
