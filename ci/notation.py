@@ -98,7 +98,7 @@ def parse_glossary(path: Path = ROOT / "glossary.md") -> dict[str, str]:
 
 def is_symbol(term: str) -> bool:
     """A glossary name is a symbol unless it is a lower-case phrase ("power law", "exact match")."""
-    return not re.fullmatch(r"[a-z][a-z0-9 %\-]*", term) or term in ("perceptron dimension",)
+    return not re.fullmatch(r"[a-z][a-z0-9 %\-]*", term)
 
 
 def markdown(nb: dict) -> str:
