@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
+from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.experiments import compute_optimal as co
 from scalinglab.params import select_profile
 
@@ -240,6 +240,49 @@ def test_C3_negative_control():
     assert grid.surface.a == pytest.approx(STEEP.a, abs=0.01) and grid.approach2.min_interior_margin > 0.1
     m = co.measure(grid, _GADRE, co.reconciliation_statistic(), seeds=[0, 1])
     assert judge(CLAIMS["C3"], m["C3"], "ci").verdict == NOT_REPRODUCED
+
+
+def _cells(table):
+    return list(zip(table["budget_index"], table["size_index"]))
+
+
+def test_surface_misfit_is_about_one_standard_error_for_a_well_specified_surface():
+    table, _ = synthetic_grid(HALF, 300.0, seeds=3, noise=0.01)
+    n, d, y = (table[c].to_numpy(float) for c in ("n_total", "tokens", "val_loss"))
+    fit = co.fit_chinchilla_law(n, d, y, n_bootstrap=0)
+    m = co.surface_misfit(_cells(table), n, d, y, fit.law)
+    assert m["n_cells"] == 20 and 0.4 < m["ratio"] < 1.6
+    # The true law scores about the same (it is not fitted to the noise at all).
+    assert 0.5 < co.surface_misfit(_cells(table), n, d, y, HALF)["ratio"] < 2.0
+    # Without replicates there is no noise unit.
+    one = table[table["replicate"] == 0]
+    assert math.isnan(co.surface_misfit(_cells(one), *(one[c].to_numpy(float) for c in ("n_total", "tokens", "val_loss")),
+                                        fit.law)["ratio"])
+
+
+def test_surface_misfit_sees_valleys_the_form_cannot_follow():
+    """Every other family member 4 % worse (an architecture step, as when depth changes): no
+    E + A/N^α + B/D^β follows it, and the misfit is many standard errors."""
+    table, _ = synthetic_grid(HALF, 300.0, seeds=3, noise=0.01)
+    table = table.copy()
+    table["val_loss"] *= np.where(table["size_index"] % 2 == 0, 1.04, 1.0)
+    n, d, y = (table[c].to_numpy(float) for c in ("n_total", "tokens", "val_loss"))
+    fit = co.fit_chinchilla_law(n, d, y, n_bootstrap=0)
+    misfit = co.surface_misfit(_cells(table), n, d, y, fit.law)
+    assert misfit["ratio"] > 3.0
+    cells = co.surface_residuals(table, fit.law)
+    assert len(cells) == misfit["n_cells"]
+    assert np.sqrt(np.mean(cells["residual_se"] ** 2)) == pytest.approx(misfit["ratio"], rel=1e-9)
+
+
+def test_C3_is_inconclusive_when_the_surface_misses_the_runs():
+    table, family = synthetic_grid(HALF, 300.0, seeds=3, noise=0.01)
+    table = table.copy()
+    table["val_loss"] *= np.where(table["size_index"] % 2 == 0, 1.04, 1.0)
+    grid = co.analyse_grid(table, {**co.PROFILES["ci"], **FAST}, seed=0, family=family)
+    m = co.measure(grid, _GADRE, co.reconciliation_statistic(), seeds=[0, 1, 2])
+    v = judge(CLAIMS["C3"], m["C3"], "ci")
+    assert v.verdict == INCONCLUSIVE and "surface_fit" in v.reason
 
 
 # --- C4 --------------------------------------------------------------------------------------------
