@@ -143,7 +143,7 @@ def test_make_choices_distinct_and_marked():
 import dataclasses
 
 from scalinglab import params
-from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
+from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.runs import run_key
 
 CLAIM = {c.id: c for c in em.CLAIMS}
@@ -244,17 +244,42 @@ def test_e1_controls():
     m = em.measure_e1(N8, em_g, sim_g, 12, n_bootstrap=300)
     assert m.preconditions["em_smallest"] <= 0.05 and m.preconditions["em_largest"] >= 0.5
     assert judge(CLAIM["E1"], m, "ci").verdict == REPRODUCED
-    # negative: exact match itself climbs steadily (both metrics smooth)
+    assert m.preconditions["predicted_ratio"] >= 3
+    # negative: the same steady per-token climb, but a problem's tokens are right or wrong together
+    # (errors perfectly correlated), so exact match climbs as steadily as 1 − ED/L: the paper's model
+    # predicts a sharp exact match (the precondition holds) and the outputs do not show it.
     rng = np.random.default_rng(1)
-    rate = np.linspace(0.0, 0.9, 8)
-    em_g = [(rng.random((300, 8)) < rate).astype(float) for _ in range(3)]
-    sim_g = [np.clip(e * 0.5 + 0.5 * rate + rng.normal(0, 0.05, e.shape), 0, 1) for e in em_g]
-    m = em.measure_e1(N8, em_g, sim_g, 5, n_bootstrap=300)
+    em_g, sim_g = [], []
+    for _ in range(3):
+        right = rng.random((300, 8)) < np.linspace(0.01, 0.985, 8)[None, :]  # one draw per problem and size
+        em_g.append(right.astype(float))
+        sim_g.append(right.astype(float))
+    m = em.measure_e1(N8, em_g, sim_g, 12, n_bootstrap=300)
+    assert m.preconditions["predicted_ratio"] >= 3
     assert judge(CLAIM["E1"], m, "ci").verdict == NOT_REPRODUCED
+    # short answers: the same steady climb at L = 4 cannot give a ratio of 3 even under the paper's
+    # model, so E1 is inconclusive there, not failed
+    em_g, sim_g, _, _ = _token_ladder(np.linspace(0.2, 0.99, 8), L=4)
+    m = em.measure_e1(N8, em_g, sim_g, 4, n_bootstrap=100)
+    assert m.preconditions["predicted_ratio"] < 3 and m.details["length_needed"] > 4
+    v = judge(CLAIM["E1"], m, "ci")
+    assert v.verdict == INCONCLUSIVE and "predicted_ratio" in v.reason
     # the crossing outside the ladder: inconclusive, whatever the ratio
     em_g, sim_g, _, _ = _token_ladder(np.linspace(0.2, 0.8, 8))
     m = em.measure_e1(N8, em_g, sim_g, 5, n_bootstrap=100)
     assert m.preconditions["em_largest"] < 0.5 and "precondition failed" in judge(CLAIM["E1"], m, "ci").reason
+
+
+def test_predicted_es_ratio_grows_with_answer_length():
+    """The paper's model: for one steady per-token climb, exact match s^L is sharper the longer the
+    answer, and ES(s^1) / ES(s) is exactly 1."""
+    s = np.linspace(0.3, 0.99, 8)
+    ratios = [em.predicted_es_ratio(N8, s, L, 900) for L in (1, 4, 8, 12)]
+    assert ratios[0] == pytest.approx(1.0)
+    assert ratios[1] < 3 <= ratios[3] and ratios == sorted(ratios)
+    # a per-token curve that already jumps leaves nothing for the metric to sharpen
+    jump = np.array([0.3, 0.3, 0.3, 0.3, 0.99, 0.99, 0.99, 0.99])
+    assert em.predicted_es_ratio(N8, jump, 12, 900) < 3
 
 
 def test_e2_controls():

@@ -456,6 +456,9 @@ def run_cost(spec: ArithmeticRunSpec) -> float:
 #: (6.6k–25k parameters, a pilot at a separate seed): ES compares steps, and a transition that falls
 #: between two widely spaced sizes looks like a jump under every metric. The 59k size of the previous
 #: edition is dropped to pay for the two extra sizes; the 25k size already reaches exact match ≥ 0.9.
+#: ``full`` tests seven-digit operands (L = 8), where the paper's model predicts a sharper exact match than
+#: at L = 4 (:func:`predicted_es_ratio`); a ci-sized pilot with seven-digit operands left exact match near 0
+#: at every size, so ``ci`` keeps three digits (L = 4). Not yet run on a GPU.
 PROFILES = {
     "ci": dict(ladder=[(1, 1, 4), (1, 2, 8), (1, 2, 12), (1, 2, 16), (2, 2, 16), (2, 2, 20), (2, 2, 24), (2, 4, 28),
                        (2, 4, 32)],
@@ -465,7 +468,7 @@ PROFILES = {
                n_bootstrap=1000),
     "full": dict(ladder=[(1, 1, 4), (1, 2, 8), (1, 2, 16), (2, 2, 24), (2, 4, 32), (3, 4, 48), (4, 4, 64), (4, 4, 96),
                          (6, 8, 128), (6, 8, 192)],
-                 operation="mul", train_digits=(1, 2, 3), second_digits=1, second_min=2, default_digits=3,
+                 operation="mul", train_digits=(1, 3, 5, 7), second_digits=1, second_min=2, default_digits=7,
                  held_out_fraction=0.1, steps=6000, steps_exponent=0.2, batch_size=256, lr=1e-2, n_seeds=3,
                  n_test=800, large_factor=1, n_length=800, n_pass_until=300, max_draws=20000, draws_per_round=256,
                  n_bootstrap=2000),
@@ -631,6 +634,10 @@ def _pooled_curve(groups: list[np.ndarray]) -> np.ndarray:
     return np.mean([g.mean(0) for g in groups], axis=0)
 
 
+#: E1's threshold on ES(exact match) / ES(1 − edit distance / L), and on the ratio the paper's model predicts.
+E1_THRESHOLD = 3.0
+
+
 def es_ratio(N, em_curve, similarity_curve, n_items: int, answer_length: int) -> float:
     """ES(exact match) / ES(1 − edit distance / L) on the same outputs (E1's statistic).
 
@@ -640,6 +647,22 @@ def es_ratio(N, em_curve, similarity_curve, n_items: int, answer_length: int) ->
     """
     es_em = emergence_score(N, em_curve, resolution=1.0 / n_items)
     es_sim = emergence_score(N, similarity_curve, resolution=1.0 / (n_items * answer_length))
+    return float(es_em / es_sim) if es_sim > 0 else float("nan")
+
+
+def predicted_es_ratio(N, similarity_curve, answer_length: int, n_items: int, measured_length: int | None = None) -> float:
+    """E1's ratio as the paper's own model predicts it on this ladder, from the measured per-token
+    accuracy alone: with s(N) = 1 − edit distance / L and L tokens right independently (Schaeffer et
+    al. 2023, Sec. 2: exact match ≈ p^L, edit distance ≈ L(1 − p)), exact match is s^L, and the
+    ratio is ES(s^``answer_length``) / ES(s), each step floored at its resolution as in
+    :func:`es_ratio` (``measured_length``, default ``answer_length``, is the length s was measured
+    at). It says how large a ratio the mechanism can produce on the sizes trained — for short
+    answers and a steady climb of s it is small, whatever the models do. Used by chapter 01 (E1's
+    precondition and the answer length the claim would need)."""
+    s = np.clip(np.asarray(similarity_curve, float), 0.0, 1.0)
+    L_measured = measured_length or answer_length
+    es_em = emergence_score(N, s ** answer_length, resolution=1.0 / n_items)
+    es_sim = emergence_score(N, s, resolution=1.0 / (n_items * L_measured))
     return float(es_em / es_sim) if es_sim > 0 else float("nan")
 
 
@@ -667,14 +690,21 @@ def measure_e1(N, em: list, similarity: list, answer_length: int, *, n_bootstrap
     interval = hierarchical_bootstrap(stat, groups, n_resamples=n_bootstrap, seed=seed)
     em_curve, sim_curve = _pooled_curve(em), _pooled_curve(similarity)
     per_seed = np.array([g.mean(0) for g in em])  # (G, S)
+    by_length = {L: predicted_es_ratio(N, sim_curve, L, n_items, answer_length) for L in range(2, 17)}
+    needed = next((L for L, r in by_length.items() if r >= E1_THRESHOLD), None)
     return Measurement(estimate=estimate, interval=interval, seeds=list(seeds or range(len(em))),
                        preconditions={"em_smallest": float(per_seed[:, 0].max()),
-                                      "em_largest": float(per_seed[:, -1].min())},
+                                      "em_largest": float(per_seed[:, -1].min()),
+                                      "predicted_ratio": by_length.get(answer_length,
+                                                                       predicted_es_ratio(N, sim_curve, answer_length,
+                                                                                          n_items))},
                        details={"N": N.tolist(), "exact_match": em_curve.tolist(),
                                 "edit_similarity": sim_curve.tolist(),
                                 "ES_exact_match": emergence_score(N, em_curve, 1.0 / n_items),
                                 "ES_edit_similarity": emergence_score(N, sim_curve, 1.0 / (n_items * answer_length)),
-                                "exact_match_by_seed": per_seed.tolist()})
+                                "exact_match_by_seed": per_seed.tolist(),
+                                "predicted_ratio_by_length": {str(L): r for L, r in by_length.items()},
+                                "length_needed": needed})
 
 
 def loss_power_law(N, loss_curve) -> dict:
@@ -892,19 +922,31 @@ def _claims():
                         "while token edit distance improves smoothly.",
               source="Schaeffer et al. 2023, Sec. 3 and Fig. 3 (2-digit multiplication, InstructGPT/GPT-3)",
               statistic="ES(exact match) / ES(1 − edit distance / L)",
-              interval=hier, criterion=at_least(3.0),
+              interval=hier, criterion=at_least(E1_THRESHOLD),
               preconditions=(
                   Precondition("em_smallest", "greedy exact match of the smallest model (highest over seeds)",
                                at_most(0.05)),
                   Precondition("em_largest", "greedy exact match of the largest model (lowest over seeds)",
-                               at_least(0.5))),
+                               at_least(0.5)),
+                  Precondition("predicted_ratio", "the ratio the paper's model predicts on this ladder and "
+                               "answer length, ES(s^L) / ES(s) with s = 1 − edit distance / L measured",
+                               at_least(E1_THRESHOLD))),
               paper_value="qualitative (Fig. 3)", headline=True,
               revisions=(Revision(revised, "ES(exact match) ≥ 3 × ES(1 − edit distance / L) on the seed-mean point "
                                   "estimate, ES with an unfloored median step",
                                   "decided on a 95 % interval over seeds and problems; each curve's typical step is "
                                   "floored at its resolution on the pooled test set, because ES is infinite when "
                                   "more than half of the steps are exactly zero, and the crossing must lie inside "
-                                  "the ladder at every seed (measured preconditions)"),)),
+                                  "the ladder at every seed (measured preconditions)"),
+                         Revision(revised, "the same criterion with two preconditions (the crossing inside the "
+                                  "ladder)",
+                                  "a third precondition, that the paper's own model (exact match = s^L from the "
+                                  "measured per-token accuracy s) predicts a ratio of at least 3 on the sizes "
+                                  "and answer length trained: where it predicts less, a ratio below 3 is what the "
+                                  "mechanism implies and cannot count against it. Added after seeds 0–3 at ci "
+                                  "gave estimates of 0.9 to 1.7 with intervals reaching past 3 (verdicts split "
+                                  "between not reproduced and inconclusive), where this prediction is about 1.4 to 2 at seeds 1–3; "
+                                  "the seeds that test the revised claim are 4–6"),)),
         Claim(id="E2",
               statement="The model improves smoothly: per-token target log-loss falls as a power law in N.",
               source="Schaeffer et al. 2023, Sec. 2 (L_CE(N) = (N/c)^α) and Fig. 3",
