@@ -690,8 +690,8 @@ CLAIMS = [
                               "standard error of a cell mean: Approach 3's exponent is a property of its fitted "
                               "form, and compared with the minima it says something only where that form follows "
                               "the IsoFLOP valleys. Added after the runs at seeds 1–3 (C3 inconclusive, "
-                              "inconclusive, not reproduced) showed the surface missing the cell means by about four "
-                              "standard errors with the valleys deeper than the form allows; the seeds that test "
+                              "inconclusive, not reproduced) showed, at seed 1, the surface missing the cell means by "
+                              "about four standard errors with the valleys deeper than the form allows; the seeds that test "
                               "the revised claim are 4–6"),)),
     Claim(id="C4", statement="Chinchilla's law, re-measured in non-embedding parameters over Kaplan's range, gives "
           "Kaplan's exponent 0.73; in total parameters it gives 0.5.",
