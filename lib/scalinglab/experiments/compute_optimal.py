@@ -199,7 +199,8 @@ def surface_misfit(cells, n, d, loss, law: ChinchillaLaw) -> dict:
 def surface_residuals(table, law: ChinchillaLaw):
     """Figure data for the surface's misfit: one row per (budget, size) cell of a :func:`runs_table`
     with the cell mean loss, the surface's prediction and their log difference in standard errors of
-    a cell mean (the unit of :func:`surface_misfit`). Used by chapter 05's residual figure."""
+    a cell mean (the unit of :func:`surface_misfit`; NaN with one seed per cell). Used by chapter 05's
+    residual figure."""
     misfit = surface_misfit(list(zip(table["budget_index"], table["size_index"])), table["n_total"], table["tokens"],
                             table["val_loss"], law)
     cells = (table.assign(log_loss=np.log(table["val_loss"].to_numpy(float)))
