@@ -132,7 +132,6 @@ class Imitation(LineCorpus):
         return {"name": "imitation", "config": self.config.to_dict(), "sha256": self.sha256}
 
 
-
 def build_imitation(config: ImitationConfig) -> Imitation:
     """Generate the corpus and test sets of ``config`` (deterministic in ``config.seed``)."""
     rng = np.random.default_rng(config.seed)

@@ -207,7 +207,6 @@ class MemoTrap(LineCorpus):
         return {"name": "memo-trap", "config": self.config.to_dict(), "sha256": self.sha256}
 
 
-
 def _zipf_probs(n: int, exponent: float) -> np.ndarray:
     p = 1.0 / np.arange(1, n + 1) ** exponent
     return p / p.sum()

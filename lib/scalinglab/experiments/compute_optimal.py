@@ -163,6 +163,30 @@ def seed_noise_resamples(cells, loss, n_resamples: int, seed: int = 0, strata=No
     return np.clip(out, 1e-6, None)
 
 
+def _cell_residuals(cells, n, d, loss, law: ChinchillaLaw) -> dict:
+    """Per (budget, size) cell: the index of its first run, its mean log loss and the surface's log
+    prediction; plus σ, the pooled RMS of each run's log loss about its cell mean (× √(k/(k−1)); NaN
+    without replicates) and the mean number of runs per cell. Shared by :func:`surface_misfit` and
+    :func:`surface_residuals`."""
+    cells = [tuple(c) if isinstance(c, (list, tuple, np.ndarray)) else c for c in cells]
+    n, d, log_y = np.asarray(n, float), np.asarray(d, float), np.log(np.asarray(loss, float))
+    groups = {}
+    for i, c in enumerate(cells):
+        groups.setdefault(c, []).append(i)
+    first, means, sq, counts = [], [], [], []
+    for idx in map(np.array, groups.values()):
+        k = len(idx)
+        m = float(log_y[idx].mean())
+        first.append(int(idx[0]))
+        means.append(m)
+        counts.append(k)
+        if k > 1:
+            sq.extend(((log_y[idx] - m) ** 2 * k / (k - 1)).tolist())
+    first = np.array(first)
+    return {"first": first, "mean_log": np.array(means), "pred_log": np.log(law.loss(n[first], d[first])),
+            "sigma": float(np.sqrt(np.mean(sq))) if sq else float("nan"), "k": float(np.mean(counts))}
+
+
 def surface_misfit(cells, n, d, loss, law: ChinchillaLaw) -> dict:
     """How well a fitted surface describes the runs, in units of their own seed noise.
 
@@ -173,27 +197,11 @@ def surface_misfit(cells, n, d, loss, law: ChinchillaLaw) -> dict:
     1; a surface whose form cannot follow the IsoFLOP valleys gives several. NaN without replicates.
     Used by chapter 05 (C3's precondition: Approach 3's exponent means something only where its
     surface describes the runs)."""
-    cells = [tuple(c) if isinstance(c, (list, tuple, np.ndarray)) else c for c in cells]
-    n, d, y = (np.asarray(v, float) for v in (n, d, loss))
-    log_y = np.log(y)
-    groups = {}
-    for i, c in enumerate(cells):
-        groups.setdefault(c, []).append(i)
-    means, pred, sq, counts = [], [], [], []
-    for idx in groups.values():
-        idx = np.array(idx)
-        k = len(idx)
-        m = float(log_y[idx].mean())
-        means.append(m)
-        pred.append(float(np.log(law.loss(n[idx[0]], d[idx[0]]))))
-        counts.append(k)
-        if k > 1:
-            sq.extend(((log_y[idx] - m) ** 2 * k / (k - 1)).tolist())
-    rms = float(np.sqrt(np.mean((np.array(means) - np.array(pred)) ** 2)))
-    sigma = float(np.sqrt(np.mean(sq))) if sq else float("nan")
-    se = sigma / math.sqrt(float(np.mean(counts))) if sq else float("nan")
-    ratio = rms / se if sq and se > 0 else float("nan")
-    return {"rms_log": rms, "seed_sd_log": sigma, "cell_se_log": se, "ratio": ratio, "n_cells": len(groups)}
+    r = _cell_residuals(cells, n, d, loss, law)
+    rms = float(np.sqrt(np.mean((r["mean_log"] - r["pred_log"]) ** 2)))
+    se = r["sigma"] / math.sqrt(r["k"])
+    ratio = rms / se if se > 0 else float("nan")  # NaN comparisons are False: NaN stays NaN
+    return {"rms_log": rms, "seed_sd_log": r["sigma"], "cell_se_log": se, "ratio": ratio, "n_cells": len(r["first"])}
 
 
 def surface_residuals(table, law: ChinchillaLaw):
@@ -201,15 +209,13 @@ def surface_residuals(table, law: ChinchillaLaw):
     with the cell mean loss, the surface's prediction and their log difference in standard errors of
     a cell mean (the unit of :func:`surface_misfit`; NaN with one seed per cell). Used by chapter 05's
     residual figure."""
-    misfit = surface_misfit(list(zip(table["budget_index"], table["size_index"])), table["n_total"], table["tokens"],
-                            table["val_loss"], law)
-    cells = (table.assign(log_loss=np.log(table["val_loss"].to_numpy(float)))
-             .groupby(["budget", "n_total", "tokens"], as_index=False)["log_loss"].mean())
-    predicted = np.log(law.loss(cells["n_total"].to_numpy(float), cells["tokens"].to_numpy(float)))
-    cells["mean_loss"] = np.exp(cells["log_loss"])
-    cells["surface_loss"] = np.exp(predicted)
-    cells["residual_se"] = (cells["log_loss"] - predicted) / misfit["cell_se_log"]
-    return cells.drop(columns="log_loss")
+    r = _cell_residuals(list(zip(table["budget_index"], table["size_index"])), table["n_total"], table["tokens"],
+                        table["val_loss"], law)
+    cells = table.iloc[r["first"]][["budget", "n_total", "tokens"]].reset_index(drop=True)
+    cells["mean_loss"] = np.exp(r["mean_log"])
+    cells["surface_loss"] = np.exp(r["pred_log"])
+    cells["residual_se"] = (r["mean_log"] - r["pred_log"]) / (r["sigma"] / math.sqrt(r["k"]))
+    return cells.sort_values(["budget", "n_total"]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -660,10 +660,7 @@ def predicted_es_ratio(N, similarity_curve, answer_length: int, n_items: int, me
     answers and a steady climb of s it is small, whatever the models do. Used by chapter 01 (E1's
     precondition and the answer length the claim would need)."""
     s = np.clip(np.asarray(similarity_curve, float), 0.0, 1.0)
-    L_measured = measured_length or answer_length
-    es_em = emergence_score(N, s ** answer_length, resolution=1.0 / n_items)
-    es_sim = emergence_score(N, s, resolution=1.0 / (n_items * L_measured))
-    return float(es_em / es_sim) if es_sim > 0 else float("nan")
+    return es_ratio(N, s ** answer_length, s, n_items, measured_length or answer_length)
 
 
 def measure_e1(N, em: list, similarity: list, answer_length: int, *, n_bootstrap: int = 1000, seed: int = 0,
@@ -690,14 +687,13 @@ def measure_e1(N, em: list, similarity: list, answer_length: int, *, n_bootstrap
     interval = hierarchical_bootstrap(stat, groups, n_resamples=n_bootstrap, seed=seed)
     em_curve, sim_curve = _pooled_curve(em), _pooled_curve(similarity)
     per_seed = np.array([g.mean(0) for g in em])  # (G, S)
-    by_length = {L: predicted_es_ratio(N, sim_curve, L, n_items, answer_length) for L in range(2, 17)}
+    by_length = {L: predicted_es_ratio(N, sim_curve, L, n_items, answer_length)
+                 for L in sorted(set(range(2, 17)) | {answer_length})}
     needed = next((L for L, r in by_length.items() if r >= E1_THRESHOLD), None)
     return Measurement(estimate=estimate, interval=interval, seeds=list(seeds or range(len(em))),
                        preconditions={"em_smallest": float(per_seed[:, 0].max()),
                                       "em_largest": float(per_seed[:, -1].min()),
-                                      "predicted_ratio": by_length.get(answer_length,
-                                                                       predicted_es_ratio(N, sim_curve, answer_length,
-                                                                                          n_items))},
+                                      "predicted_ratio": by_length[answer_length]},
                        details={"N": N.tolist(), "exact_match": em_curve.tolist(),
                                 "edit_similarity": sim_curve.tolist(),
                                 "ES_exact_match": emergence_score(N, em_curve, 1.0 / n_items),
