@@ -278,6 +278,50 @@ def decorate_chapter(executed: Path, source: Path, record: dict) -> None:
     nbformat.write(nb, executed)
 
 
+def audit_chapters(notebooks: list[Path], profile: str, seed: int, n_sims: int, smoke: bool, env: dict) -> dict:
+    """Run the simulation audit (``ci/audit.py``) of the executed chapters that declare ``WORLDS`` and write
+    its numbers into each ``<chapter>.verdicts.json``: every verdict gets ``audit`` (its worlds' verdict
+    frequencies, power, false-positive rate, coverage) and the record gets ``audit_meta``. Returns a record
+    for ``book_run.json``: the chapters audited, the wall time and the problems against the book's bar."""
+    folder = STAGE / "_audit"
+    chapters = [nb.stem for nb in notebooks
+                if ((STAGE / nb.relative_to(ROOT)).parent / f"{nb.stem}.verdicts.json").exists()]
+    cmd = [sys.executable, str(ROOT / "ci" / "audit.py"), "--sims", str(n_sims), "--profile", profile,
+           "--seed", str(seed), "--json", str(folder), "--no-fail"]
+    start = time.perf_counter()
+    sys.path.insert(0, str(ROOT / "ci"))
+    from audit import audited_chapters
+
+    chapters = [c for c in chapters if c in set(audited_chapters())]
+    record = {"chapters": chapters, "n_sims": n_sims, "profile": profile, "problems": {}, "ok": True, "error": ""}
+    if not chapters:
+        return record
+    cmd += ["--chapters", *chapters] + (["--smoke"] if smoke else [])
+    print(f"[book] auditing {len(chapters)} chapter(s) with {n_sims} simulations per world", flush=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    record["wall_time_s"] = round(time.perf_counter() - start, 1)
+    if proc.returncode != 0:
+        record.update(ok=False, error=(proc.stderr or proc.stdout)[-4000:])
+        print(f"[book] the audit FAILED\n{record['error']}", flush=True)
+        return record
+    for nb in notebooks:
+        if nb.stem not in chapters:
+            continue
+        report = json.loads((folder / f"{nb.stem}.audit.json").read_text())
+        path = (STAGE / nb.relative_to(ROOT)).parent / f"{nb.stem}.verdicts.json"
+        verdicts = json.loads(path.read_text())
+        for v in verdicts["verdicts"]:
+            if v["id"] in report["verdict_fields"]:
+                v["audit"] = report["verdict_fields"][v["id"]]
+        verdicts["audit_meta"] = {k: report[k] for k in ("profile", "n_sims", "seed", "wall_time_s", "problems", "worlds")}
+        path.write_text(json.dumps(verdicts, indent=2))
+        if report["problems"]:
+            record["problems"][nb.stem] = report["problems"]
+    print(f"[book] audit done in {record['wall_time_s']:.0f} s; bar not met: {sorted(record['problems']) or 'none'}",
+          flush=True)
+    return record
+
+
 def build_html() -> int:
     # Start from an empty _build/html: Sphinx 7.4 does not overwrite a static file that already exists
     # there, so an edited _static/*.css would otherwise never reach the book. (The stage is fresh each
@@ -304,6 +348,8 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true",
                         help="execute with -p smoke True: tiny sizes, every verdict inconclusive (a check of the "
                              "pipeline and of a profile's code path, in minutes)")
+    parser.add_argument("--audit-sims", type=int, default=None,
+                        help="simulations per world of each chapter's audit (default: 60; 3 with --smoke; 0 skips it)")
     parser.add_argument("--out", default=None,
                         help="put _book/ and _build/ under this folder instead of the repository root")
     args = parser.parse_args(argv)
@@ -335,6 +381,9 @@ def main(argv=None) -> int:
         records.append(execute_chapter(nb, args.profile, args.seed, budget, env, smoke=args.smoke))
         decorate_chapter(STAGE / nb.relative_to(ROOT), nb, records[-1])
     total = time.perf_counter() - total_start
+    audit_sims = args.audit_sims if args.audit_sims is not None else (3 if args.smoke else 60)
+    audit_record = (audit_chapters(notebooks, args.profile, args.seed, audit_sims, args.smoke, env)
+                    if audit_sims > 0 else {"chapters": [], "n_sims": 0, "ok": True, "problems": {}})
 
     results = []
     for nb in notebooks:
@@ -342,12 +391,12 @@ def main(argv=None) -> int:
         if path.exists():
             results.append(json.loads(path.read_text()))
     runner = {"profile": args.profile, "seed": args.seed, "smoke": args.smoke, "total_wall_time_s": round(total, 1),
-              "chapters": records}
+              "chapters": records, "audit": audit_record}
     (STAGE / "book_run.json").write_text(json.dumps({"runner": runner, "results": results}, indent=2))
     write_report_card(STAGE / "report_card.md", results, runner)
     write_status(STAGE / "status.md", results, runner, stability=load_stability())
 
-    failed = [r["chapter"] for r in records if not r["ok"]]
+    failed = [r["chapter"] for r in records if not r["ok"]] + ([] if audit_record["ok"] else ["(audit)"])
     print(f"[book] executed {len(records)} chapter(s) in {total:.0f} s; failed: {failed or 'none'}", flush=True)
     code = 1 if failed else 0
     if not args.skip_build:

@@ -74,12 +74,20 @@ def load_paper_values(path: Path = PAPER_VALUES) -> dict:
     return data
 
 
-def load_stability(path: Path = STABILITY_SUMMARY) -> dict | None:
-    """The summary ``ci/stability.py`` wrote, or None when there is none (or it cannot be read)."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+STABILITY_RECORD = ROOT / "data" / "stability.json"  # committed by `ci/stability.py --record`
+
+
+def load_stability(path: Path = STABILITY_SUMMARY, record: Path | None = STABILITY_RECORD) -> dict | None:
+    """The summary ``ci/stability.py`` wrote in this checkout, else the recorded one in ``data/`` (each
+    chapter with the commit it ran at), or None when there is neither (or it cannot be read)."""
+    for candidate in (path, record):
+        if candidate is None:
+            continue
+        try:
+            return json.loads(Path(candidate).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+    return None
 
 
 def claims_label(chapter: str) -> str:
@@ -226,6 +234,36 @@ def precondition_text(p: dict) -> str:
     return f"{mark} {p['description']} = {fmt(p.get('value'))} (needs {p['requirement']})"
 
 
+def _rate(x) -> str:
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{100 * x:.0f} %"
+
+
+def audit_text(v: dict) -> str | None:
+    """The claim card's audit line: power in the paper world, false-positive rate in each rival world,
+    how often the rival came out not reproduced, and the coverage of the interval (``scalinglab.audit``)."""
+    a = v.get("audit")
+    if not a:
+        return None
+    worlds = a.get("worlds") or {}
+    paper = worlds.get("paper") or {}
+    n = paper.get("n") or a.get("n_sims")
+    rivals = []
+    for r in a.get("rivals") or []:
+        x = worlds.get(r) or {}
+        desc = (a.get("rival_descriptions") or {}).get(r) or ""
+        rivals.append(f"rival *{r}*" + (f" ({desc})" if desc else "") + f": reproduced {_rate(x.get('reproduced'))}"
+                      f" (false-positive rate), not reproduced {_rate(x.get('not_reproduced'))}")
+    cover = f"; the 95 % interval covered the paper world's true value in {_rate(a.get('coverage'))}" \
+        if a.get("coverage") is not None else ""
+    return (f"**Audit** ({n} simulated runs of this design per world, profile `{a.get('profile')}`): paper world "
+            f"reproduced {_rate(a.get('power'))} (power); " + "; ".join(rivals) + cover + ".")
+
+
+def is_published(v: dict) -> bool:
+    """A verdict on a claim computed from published numbers (not on models trained in the run)."""
+    return (v.get("claim") or {}).get("evidence") == "published"
+
+
 def claim_card(chapter: str, v: dict, paper: dict | None, sources: Path | None) -> list[str]:
     """One claim on the report card: badge and reason together, then the claim and criterion in full."""
     claim = v["claim"]
@@ -243,6 +281,9 @@ def claim_card(chapter: str, v: dict, paper: dict | None, sources: Path | None) 
     pre = v.get("preconditions") or []
     if pre:
         lines.append("- **Preconditions:** " + "; ".join(precondition_text(p) for p in pre))
+    audited = audit_text(v)
+    if audited:
+        lines.append(f"- {audited}")
     for r in claim.get("revisions") or []:
         lines.append(f"- **Revised {r['date']}:** previous criterion “{r['previous']}” — {r['reason']}")
     if paper:
@@ -259,8 +300,11 @@ def write_report_card(path: Path, results: list[dict], runner: dict, paper_value
     paper_values = load_paper_values() if paper_values is None else paper_values
     sources = path.parent
     counts = {k: 0 for k in VERDICTS}
-    body, footnotes = [], []
+    body, footnotes, published = [], [], []
     for result in results:
+        result = dict(result)
+        published += [(result["chapter"], v) for v in result["verdicts"] if is_published(v)]
+        result["verdicts"] = [v for v in result["verdicts"] if not is_published(v)]
         chapter = result["chapter"]
         body += [f"(report-card-{chapter})=", f"## {result.get('title') or chapter}", "",
                  f"From {{doc}}`chapters/{chapter}` (profile `{result.get('profile')}`, seed {result.get('seed')}"
@@ -281,6 +325,16 @@ def write_report_card(path: Path, results: list[dict], runner: dict, paper_value
                 footnotes.append(f"[^pv-{v['claim']['id']}]: {paper['citation']}")
             body += claim_card(chapter, v, paper, sources)
     total = sum(counts.values())
+    if published:
+        body += ["(report-card-published)=", "## Claims computed from published numbers", "",
+                 "These claims are not decided on models trained in this build: each is computed from numbers "
+                 "a paper published (its fitted coefficients, or its released runs, shipped in `data/` with "
+                 "their licence). They have no seeds and no simulation audit, and they are not counted above.", ""]
+        for chapter, v in published:
+            paper = paper_values.get(v["claim"]["id"])
+            if paper:
+                footnotes.append(f"[^pv-{v['claim']['id']}]: {paper['citation']}")
+            body += claim_card(chapter, v, paper, sources)
     lines = [
         "---",
         "html_theme.sidebar_secondary.remove: true",  # the claim cards get the page's full width
@@ -295,13 +349,20 @@ def write_report_card(path: Path, results: list[dict], runner: dict, paper_value
         "precondition that failed. The paper's numbers come from `data/paper_values.yml`, each with its "
         "citation. A claim's id links to the place in its chapter where the claim is written down.",
         "",
-        f"**{total} claim{'s' if total != 1 else ''}:** "
+        f"**{total} claim{'s' if total != 1 else ''} decided on models trained in this build:** "
         + ", ".join(f"{n} {VERDICT_SYMBOLS[k]} {k}" for k, n in counts.items() if k in BADGES) + ".",
         "",
         "```{list-table} What each badge means\n:header-rows: 1\n:widths: 30 70\n",
         "* - verdict\n  - meaning",
         *[f"* - {BADGES[k]}\n  - {MEANINGS[k]}" for k in VERDICTS],
         "```",
+        "",
+        "Each card also gives the claim's **simulation audit**: the chapter's own analysis run on synthetic "
+        "results from a world where the paper holds (how often the claim then comes out reproduced: its "
+        "*power*) and from its rival world, where the claim is false (how often it still comes out "
+        "reproduced: its *false-positive rate*, at most 5 % for a claim the profile decides), and how often "
+        "its 95 % interval contained the true value. Claims computed from published numbers stand in "
+        "their own section at the end.",
         "",
         "A {bdg-info}`revised` claim's criterion differs from the previous edition's; its card gives the "
         "previous criterion, the reason and the date. How often the verdicts agree across seeds is on the "
@@ -329,15 +390,18 @@ def stability_markdown(summary: dict | None) -> list[str]:
         return lines + ["No stability run is recorded in this checkout. `ci/stability.py` runs chosen "
                         "chapters at several seeds in a fresh run store and writes `_stability/summary.json`, "
                         "which this section then shows (see the README).", ""]
-    seeds = summary["seeds"]
-    lines += [f"From `{summary.get('command') or 'ci/stability.py'}` (profile `{summary['profile']}`"
+    lines += [f"From `ci/stability.py` (profile `{summary['profile']}`"
               + (", **a smoke run: nothing decided**" if summary.get("smoke") else "") + ", "
               f"generated {summary.get('generated_at', '—')}). A claim is marked ≠ when its verdict differs "
               "between seeds. The power target: at least "
               f"{summary.get('agreement_target', 0.9):.0%} of a chapter's verdicts agree across the seeds, "
               "and its headline claim is decided at every seed.", ""]
     for ch in summary["chapters"]:
-        lines += [f"### {ch['chapter']}", "",
+        seeds = ch.get("seeds", summary["seeds"])
+        ran = ", ".join(x for x in [f"commit `{ch['commit']}`" if ch.get("commit") else "",
+                                    f"`{ch['command']}`" if ch.get("command") else "",
+                                    ch.get("generated_at", "")] if x)
+        lines += [f"### {ch['chapter']}", "", *([f"Run at {ran}.", ""] if ran else []),
                   "| claim | " + " | ".join(f"seed {s}" for s in seeds) + " | agree |",
                   "|---|" + "---|" * len(seeds) + "---|"]
         for c in ch["claims"]:
@@ -469,7 +533,8 @@ def provenance_markdown(chapter: str, record: dict | None, runner_record: dict |
         "|---|---|",
         *[f"| {_cell(k)} | {_cell(v)} |" for k, v in rows],
         "",
-        f"This run decided {len(record.get('verdicts', []))} claim(s); each verdict and its reason is in the "
+        f"This run decided {sum(v.get('verdict') != INCONCLUSIVE for v in record.get('verdicts', []))} of its "
+        f"{len(record.get('verdicts', []))} claim(s) (the others are inconclusive); each verdict and its reason is in the "
         "chapter's verdicts section above, and all claims of the book are on the {doc}`report card </report_card>`.",
         ":::",
     ]

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "ci"))
 from build_book import children_cpu_s, failing_cell_traceback  # noqa: E402
 
 OUT = ROOT / "_stability"
+RECORD = ROOT / "data" / "stability.json"  # the recorded summary, with the commit each chapter ran at
 AGREEMENT_TARGET = 0.9
 DEFAULT_SEEDS = (1, 2, 3)
 
@@ -108,7 +109,8 @@ def summarise(records: dict[str, dict[int, dict | None]], runs: dict[str, dict[i
         agreement = sum(c["agree"] for c in claims) / len(claims) if claims else 0.0
         head = [c for c in claims if c["headline"]]
         headline_decided = bool(head) and all(c["decided_every_seed"] for c in head)
-        chapters.append({"chapter": chapter, "claims": claims, "agreement": agreement,
+        chapters.append({"chapter": chapter, "seeds": list(seeds), "profile": profile, "claims": claims,
+                         "agreement": agreement,
                          "headline": [c["id"] for c in head], "headline_decided_every_seed": headline_decided,
                          "meets_target": agreement >= AGREEMENT_TARGET and headline_decided,
                          "runs": {str(s): runs.get(chapter, {}).get(s, {"ok": False, "error": "not run"}) for s in seeds}})
@@ -120,11 +122,22 @@ def _num(x) -> str:
     return "—" if x is None else f"{x:.3g}"
 
 
+def merge_summaries(old: dict | None, new: dict) -> dict:
+    """``new`` with the chapters of ``old`` that ``new`` did not run kept (each chapter keeps its own seeds,
+    profile and commit), so that chapters checked one at a time add up to one summary."""
+    if not old:
+        return new
+    ran = {ch["chapter"] for ch in new["chapters"]}
+    kept = [dict(ch, seeds=ch.get("seeds", old.get("seeds")), profile=ch.get("profile", old.get("profile")))
+            for ch in old.get("chapters", []) if ch["chapter"] not in ran]
+    return dict(new, chapters=kept + new["chapters"])
+
+
 def format_table(summary: dict) -> str:
     """The summary as plain text: one table per chapter, verdicts by seed, ``≠`` on disagreements."""
-    seeds = summary["seeds"]
     out = []
     for ch in summary["chapters"]:
+        seeds = ch.get("seeds", summary["seeds"])
         rows = [["claim", *[f"seed {s}" for s in seeds], ""]]
         for c in ch["claims"]:
             cells = []
@@ -134,7 +147,8 @@ def format_table(summary: dict) -> str:
                              f"{VERDICT_SYMBOLS.get(e['verdict'], '?')} {_num(e['estimate'])} [{_num(e['lo'])}, {_num(e['hi'])}]")
             rows.append([c["id"] + ("*" if c["headline"] else ""), *cells, "" if c["agree"] else "≠"])
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        out.append(f"{ch['chapter']} (profile {summary['profile']}"
+        out.append(f"{ch['chapter']} (profile {ch.get('profile', summary['profile'])}"
+                   + (f", commit {ch['commit']}" if ch.get("commit") else "")
                    + (", smoke run: nothing decided" if summary.get("smoke") else "") + ")")
         out += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
         times = ", ".join(f"seed {s} {_num(ch['runs'][str(s)].get('wall_time_s'))} s wall / "
@@ -163,6 +177,9 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout-s", type=float, default=1800, help="stop one run after this long")
     parser.add_argument("--smoke", action="store_true",
                         help="run with -p smoke True (tiny sizes, nothing decided): a quick check of the tool itself")
+    parser.add_argument("--record", action="store_true",
+                        help=f"also copy the merged summary to {RECORD.relative_to(ROOT)} (committed: the status page "
+                             "and report card show it)")
     parser.add_argument("--chapters-dir", default=str(ROOT / "chapters"), help=argparse.SUPPRESS)  # for tests
     args = parser.parse_args(argv)
     chapters_dir = Path(args.chapters_dir)
@@ -186,8 +203,20 @@ def main(argv=None) -> int:
             print(f"[stability]   {'ok' if r['ok'] else 'FAILED'} in {r['wall_time_s']:.0f} s wall, "
                   f"{r['cpu_time_s']:.0f} s CPU", flush=True)
     summary = summarise(records, runs, args.profile, args.seeds, command=command, smoke=args.smoke)
+    from scalinglab.chapter import git_commit
+
+    commit = git_commit()
+    for ch in summary["chapters"]:
+        ch["commit"], ch["command"], ch["generated_at"] = commit, command, summary["generated_at"]
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        old = json.loads((out / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        old = None
+    summary = merge_summaries(old, summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if args.record:
+        RECORD.write_text(json.dumps(summary, indent=2) + "\n")
     print()
     print(format_table(summary))
     print(f"\n[stability] summary in {out / 'summary.json'}")

@@ -37,6 +37,11 @@ VERDICT_COLOURS = {REPRODUCED: "#2e7d32", NOT_REPRODUCED: "#c62828", INCONCLUSIV
 #: The execution profiles every chapter defines: ``ci`` (2 CPU cores, ≤ 5 minutes) and ``full`` (a GPU).
 PROFILES = ("ci", "full")
 
+#: Where a claim's evidence comes from: models trained in the run (``trained``: replicates, an interval
+#: that must cover, a simulation audit) or numbers a paper published (``published``: computed, not
+#: sampled; the report card shows these apart).
+EVIDENCE = ("trained", "published")
+
 
 def _fmt(x: float) -> str:
     """A number for a sentence: 3 significant figures, no exponent for ordinary magnitudes."""
@@ -146,11 +151,25 @@ class Claim:
     paper_value: str | None = None  # the paper's number, when it gives one
     revisions: tuple[Revision, ...] = ()
     headline: bool = False  # the chapter's headline claim (must be decided at every seed)
+    #: the interval method, a key of :data:`scalinglab.intervals.COVERING_METHODS` (None: not yet declared)
+    method: str | None = None
+    #: names of the chapter's ``WORLDS`` in which this claim is false: the simulation audit's rivals
+    rivals: tuple[str, ...] = ()
+    evidence: str = "trained"  # one of EVIDENCE
 
     def __post_init__(self):
+        from .intervals import COVERING_METHODS
+
         unknown = set(self.decided_by) - set(PROFILES)
         if unknown:
             raise ValueError(f"Claim {self.id}: decided_by has unknown profiles {sorted(unknown)}; allowed: {PROFILES}")
+        if self.method is not None and self.method not in COVERING_METHODS:
+            raise ValueError(f"Claim {self.id}: method {self.method!r} is not a covering interval method; "
+                             f"allowed: {sorted(COVERING_METHODS)}")
+        if self.evidence not in EVIDENCE:
+            raise ValueError(f"Claim {self.id}: evidence {self.evidence!r}; allowed: {EVIDENCE}")
+        if isinstance(self.rivals, str):
+            raise TypeError(f"Claim {self.id}: rivals must be a tuple of world names, got the string {self.rivals!r}")
         names = [p.name for p in self.preconditions]
         if len(set(names)) != len(names):
             raise ValueError(f"Claim {self.id}: precondition names must be unique, got {names}")
@@ -165,7 +184,8 @@ class Claim:
                 "thresholds": self.criterion.thresholds,
                 "preconditions": [p.to_dict() for p in self.preconditions],
                 "decided_by": list(self.decided_by), "paper_value": self.paper_value,
-                "revisions": [asdict(r) for r in self.revisions], "headline": self.headline}
+                "revisions": [asdict(r) for r in self.revisions], "headline": self.headline,
+                "method": self.method, "rivals": list(self.rivals), "evidence": self.evidence}
 
 
 # --- measurements and verdicts ------------------------------------------------------------------------
@@ -295,9 +315,17 @@ def evaluate(claims: list[Claim], measured: dict[str, Measurement], profile: str
 
 # --- tables for the chapter -----------------------------------------------------------------------------
 
-def claims_table(claims: list[Claim]):
-    """The claims, whole, for the chapter's claims section (shown before training)."""
+def claims_table(claims: list[Claim], worlds: dict | None = None):
+    """The claims, whole, for the chapter's claims section (shown before training). With the chapter's
+    ``worlds`` (its ``WORLDS``), a column says which synthetic rival world each claim is audited against."""
     import pandas as pd
+
+    def audited(c: Claim) -> str:
+        if c.evidence == "published":
+            return "— (published numbers)"
+        if not c.rivals:
+            return "—"
+        return "; ".join(f"{r}: {getattr((worlds or {}).get(r), 'description', '') or r}" for r in c.rivals)
 
     rows = []
     for c in claims:
@@ -307,6 +335,7 @@ def claims_table(claims: list[Claim]):
             "criterion": c.criterion_text,
             "preconditions": "; ".join(p.requirement.describe(p.description) for p in c.preconditions) or "—",
             "decided at": ", ".join(c.decided_by),
+            "audited against": audited(c),
             "revised": "; ".join(f"{r.date}: was “{r.previous}” — {r.reason}" for r in c.revisions) or "—",
         })
     return pd.DataFrame(rows).set_index("id")
