@@ -40,14 +40,20 @@ from scalinglab.claims import PROFILES  # noqa: E402  (the book's one list of pr
 
 
 def toc_files(toc_path: Path) -> list[str]:
-    """Every file named in the table of contents, in reading order (without suffix)."""
+    """Every file named in the table of contents, in reading order (without suffix); a ``glob`` entry is
+    expanded against the files beside the table of contents (e.g. the generated API pages of a stage)."""
     toc = yaml.safe_load(toc_path.read_text())
     files = [toc["root"]]
+    base = toc_path.parent
 
     def walk(entries):
         for entry in entries or []:
             if "file" in entry:
                 files.append(entry["file"])
+            if "glob" in entry:
+                found = sorted({p.with_suffix("").relative_to(base).as_posix()
+                                for suffix in (".md", ".ipynb") for p in base.glob(entry["glob"] + suffix)})
+                files.extend(f for f in found if f not in files)
             walk(entry.get("sections"))
             walk(entry.get("chapters"))
 
@@ -57,15 +63,75 @@ def toc_files(toc_path: Path) -> list[str]:
     return files
 
 
+def _toc_notebooks() -> list[Path]:
+    return [ROOT / f"{f}.ipynb" for f in toc_files(ROOT / "_toc.yml") if (ROOT / f"{f}.ipynb").exists()]
+
+
 def chapter_notebooks(only: list[str] | None = None) -> list[Path]:
-    notebooks = [ROOT / f"{f}.ipynb" for f in toc_files(ROOT / "_toc.yml") if (ROOT / f"{f}.ipynb").exists()]
+    """The chapters (notebooks of the table of contents under ``chapters/``), in reading order; with
+    ``only``, just those (chapter or page names, checked against both)."""
+    notebooks = [p for p in _toc_notebooks() if p.parent.name == "chapters"]
     if only:
-        unknown = set(only) - {p.stem for p in notebooks}
+        known = {p.stem for p in _toc_notebooks()}
+        unknown = set(only) - known
         if unknown:
-            allowed = ", ".join(p.stem for p in notebooks)
-            raise SystemExit(f"--only: unknown chapter(s) {sorted(unknown)}; allowed: {allowed}")
+            raise SystemExit(f"--only: unknown chapter(s) {sorted(unknown)}; allowed: {', '.join(sorted(known))}")
         notebooks = [p for p in notebooks if p.stem in only]
     return notebooks
+
+
+def page_notebooks(only: list[str] | None = None) -> list[Path]:
+    """The other executed pages of the table of contents (notebooks outside ``chapters/``, e.g. the
+    "Bring your own runs" page): executed like a chapter, but they decide no claims."""
+    pages = [p for p in _toc_notebooks() if p.parent.name != "chapters"]
+    return [p for p in pages if p.stem in only] if only else pages
+
+
+#: The API reference: one generated page per public module of the library, under library/api/ of the stage.
+API_FOLDER = "library/api"
+
+
+def public_modules() -> list[str]:
+    """Every public module of ``scalinglab`` (no ``_private`` part, no ``__main__``), generic ones first."""
+    import pkgutil
+
+    import scalinglab
+
+    names = [m.name for m in pkgutil.walk_packages(scalinglab.__path__, "scalinglab.")
+             if not any(part.startswith("_") for part in m.name.split("."))]
+    return sorted(names, key=lambda n: (".experiments" in n, n))
+
+
+def write_api_pages(stage: Path) -> list[str]:
+    """Write ``library/api/<module>.md`` into the stage: the module's docstring and members (Sphinx
+    autodoc), one page per public module. Returns the module names."""
+    folder = stage / API_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    modules = public_modules()
+    for name in modules:
+        kind = "chapter module" if ".experiments." in name else "library module"
+        (folder / f"{name}.md").write_text("\n".join([
+            f"# `{name}`", "", f"*The {kind} `{name}`, generated from its docstrings.*", "",
+            # autodoc writes reStructuredText (the docstrings are RST): parsed as such, not as MyST
+            "```{eval-rst}", f".. automodule:: {name}", "   :members:", "   :show-inheritance:", "```", ""]))
+    # the staged table of contents lists them in this order (library modules first), not by glob
+    toc_path = stage / "_toc.yml"
+    toc = yaml.safe_load(toc_path.read_text())
+
+    def expand(entries):
+        for entry in entries or []:
+            sections = entry.get("sections") or []
+            if any(s.get("glob") == f"{API_FOLDER}/*" for s in sections):
+                entry["sections"] = [s for s in sections if s.get("glob") != f"{API_FOLDER}/*"] + \
+                    [{"file": f"{API_FOLDER}/{name}"} for name in modules]
+            expand(entry.get("sections"))
+            expand(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        expand(part.get("chapters"))
+    expand(toc.get("chapters"))
+    toc_path.write_text(yaml.safe_dump(toc, sort_keys=False, allow_unicode=True))
+    return modules
 
 
 def stage_sources() -> None:
@@ -78,7 +144,7 @@ def stage_sources() -> None:
         name = item.name
         if item.is_file() and item.suffix in (".md", ".yml", ".bib") and name not in ("README.md", "CONTRIBUTING.md"):
             shutil.copy2(item, STAGE / name)
-    for folder in ("chapters", "_static", "_templates", "_ext", "data", "_vendor"):
+    for folder in ("chapters", "library", "_static", "_templates", "_ext", "data", "_vendor"):
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, STAGE / folder, ignore=ignore, dirs_exist_ok=True)
 
@@ -164,7 +230,7 @@ def execute_chapter(src: Path, profile: str, seed: int, budget_s: float, env: di
         record["ok"] = False
         record["error"] = f"over budget: {wall:.0f} s > {budget_s:.0f} s"
         print(f"[book] FAILED {src.stem}: {record['error']}", flush=True)
-    elif not (STAGE / src.relative_to(ROOT).parent / f"{src.stem}.verdicts.json").exists():
+    elif src.parent.name == "chapters" and not (STAGE / src.relative_to(ROOT).parent / f"{src.stem}.verdicts.json").exists():
         record["ok"] = False
         record["error"] = "the chapter wrote no verdicts (did it call run.finish?)"
         print(f"[book] FAILED {src.stem}: {record['error']}", flush=True)
@@ -361,9 +427,11 @@ def main(argv=None) -> int:
     budget = args.budget_s if args.budget_s is not None else DEFAULT_BUDGET_S[args.profile]
 
     notebooks = chapter_notebooks(args.only)
+    pages = page_notebooks(args.only)
     stage_sources()
+    write_api_pages(STAGE)
     if args.only:
-        trim_staged_toc([nb.stem for nb in notebooks])
+        trim_staged_toc([nb.stem for nb in notebooks + pages])
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -380,6 +448,10 @@ def main(argv=None) -> int:
         env["SCALINGLAB_RESULTS_DIR"] = str((STAGE / nb.relative_to(ROOT)).parent)
         records.append(execute_chapter(nb, args.profile, args.seed, budget, env, smoke=args.smoke))
         decorate_chapter(STAGE / nb.relative_to(ROOT), nb, records[-1])
+    page_records = []
+    for nb in pages:
+        env["SCALINGLAB_RESULTS_DIR"] = str((STAGE / nb.relative_to(ROOT)).parent)
+        page_records.append(execute_chapter(nb, args.profile, args.seed, budget, env, smoke=args.smoke))
     total = time.perf_counter() - total_start
     audit_sims = args.audit_sims if args.audit_sims is not None else (3 if args.smoke else 60)
     audit_record = (audit_chapters(notebooks, args.profile, args.seed, audit_sims, args.smoke, env)
@@ -391,12 +463,13 @@ def main(argv=None) -> int:
         if path.exists():
             results.append(json.loads(path.read_text()))
     runner = {"profile": args.profile, "seed": args.seed, "smoke": args.smoke, "total_wall_time_s": round(total, 1),
-              "chapters": records, "audit": audit_record}
+              "chapters": records, "pages": page_records, "audit": audit_record}
     (STAGE / "book_run.json").write_text(json.dumps({"runner": runner, "results": results}, indent=2))
     write_report_card(STAGE / "report_card.md", results, runner)
     write_status(STAGE / "status.md", results, runner, stability=load_stability())
 
-    failed = [r["chapter"] for r in records if not r["ok"]] + ([] if audit_record["ok"] else ["(audit)"])
+    failed = ([r["chapter"] for r in records + page_records if not r["ok"]]
+              + ([] if audit_record["ok"] else ["(audit)"]))
     print(f"[book] executed {len(records)} chapter(s) in {total:.0f} s; failed: {failed or 'none'}", flush=True)
     code = 1 if failed else 0
     if not args.skip_build:

@@ -498,7 +498,8 @@ def run_box_markdown(chapter: str, parameters: dict, chapter_path: str) -> str:
         "`-p smoke True` runs the code path with tiny sizes in seconds (it decides nothing), and "
         "`-p scheduler_address local` runs the sweep on a Dask cluster on this machine. Finished runs are "
         "reused from the run store (`-p refresh True` retrains). The {download}`notebook "
-        f"<./{Path(chapter_path).name}>` can also be downloaded with the button at the top of the page.",
+        f"<./{Path(chapter_path).name}>` can also be downloaded with the button at the top of the page. The "
+        "library functions it calls are documented in the {doc}`API reference </library/api>`.",
         ":::",
     ])
 

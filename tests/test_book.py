@@ -23,7 +23,7 @@ from scalinglab.claims import INCONCLUSIVE, VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
-from build_book import chapter_notebooks  # noqa: E402
+from build_book import chapter_notebooks, page_notebooks, public_modules  # noqa: E402
 
 CI_CPU_BUDGET_S = 240  # (user + system) / 2 of a chapter at ci: its wall time on the dedicated 2-core machine
 SMOKE_CPU_BUDGET_S = 60  # (user + system) / 2 of one chapter's smoke run: under a minute on two cores
@@ -52,8 +52,8 @@ def check_verdict_record(v: dict) -> None:
         assert {"name", "description", "requirement", "value", "held"} <= set(p), (name, p)
     # the seeds behind the interval; empty only for a claim computed from published numbers alone
     assert isinstance(v["seeds"], list), f"{name}: no seeds recorded"
-    assert v["seeds"] or "publish" in (v["claim"]["interval"] + v["claim"]["statistic"]).lower(), \
-        f"{name}: no seeds recorded, and the interval is not one from published numbers"
+    assert v["seeds"] or v["claim"].get("evidence") == "published", \
+        f"{name}: no seeds recorded, and the claim is not one computed from published numbers"
 
 
 @pytest.mark.slow
@@ -95,6 +95,35 @@ def test_html_pages_exist_with_figures(built_book):
         assert f"{result['chapter']}.forest.png" in card, f"no forest plot of {result['chapter']} on the card"
         for v in result["verdicts"]:
             assert v["claim"]["id"] in card
+
+
+@pytest.mark.slow
+def test_every_trained_claim_carries_its_audit_and_the_bar_is_met(built_book):
+    audit = built_book["runner"]["audit"]
+    assert audit["ok"], audit.get("error")
+    assert set(audit["chapters"]) == {p.stem for p in chapter_notebooks()}, "every chapter is audited"
+    for result in built_book["results"]:
+        for v in result["verdicts"]:
+            if v["claim"].get("evidence") == "published":
+                assert "audit" not in v, v["id"]
+                continue
+            a = v["audit"]
+            assert set(a["worlds"]) == {"paper", *v["claim"]["rivals"]}, v["id"]
+            assert all(w["n"] == audit["n_sims"] for w in a["worlds"].values()), v["id"]
+            assert 0 <= a["power"] <= 1 and 0 <= a["false_positive_rate"] <= 1, v["id"]
+    assert audit["problems"] == {}, audit["problems"]
+
+
+@pytest.mark.slow
+def test_the_library_pages_are_built(built_book):
+    html = ROOT / "_build" / "html" / "library"
+    for name in public_modules():
+        page = (html / "api" / f"{name}.html").read_text()
+        assert f"<span class=\"pre\">{name.rsplit('.', 1)[-1]}</span>" in page or name in page, name
+    for nb in page_notebooks():
+        assert any(r["chapter"] == nb.stem and r["ok"] for r in built_book["runner"]["pages"]), nb.stem
+        text = (html / f"{nb.stem}.html").read_text()
+        assert "Traceback" not in text and "<table" in text, nb.stem
 
 
 @pytest.mark.smoke

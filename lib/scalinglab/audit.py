@@ -63,10 +63,50 @@ class World:
     description: str = ""
 
 
+@dataclass
+class Design:
+    """An auditable design made of plain functions instead of a chapter module — for your own runs.
+
+    ``claims``, ``worlds`` (with a ``"paper"`` entry), ``simulate(world, settings, seed)``,
+    ``analyse(observed, settings, seed)`` and optionally ``truth(world, settings)`` play the roles of a
+    chapter's ``CLAIMS``, ``WORLDS``, … (see the module docstring); ``settings`` is the one design the
+    audit simulates (at every profile). Audited in this process only (``workers=1``).
+    """
+
+    name: str
+    claims: list
+    worlds: dict
+    simulate: object
+    analyse: object
+    truth: object = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def __name__(self) -> str:  # what the audit's messages call it
+        return self.name
+
+    @property
+    def CLAIMS(self) -> list:  # noqa: N802 - the chapter-module spelling
+        return self.claims
+
+    @property
+    def WORLDS(self) -> dict:  # noqa: N802
+        return self.worlds
+
+    @property
+    def PROFILES(self) -> dict:  # noqa: N802
+        return {"ci": dict(self.settings), "full": dict(self.settings)}
+
+
 # --- running one world ----------------------------------------------------------------------------------
 
 def _module(module) -> ModuleType:
     return importlib.import_module(module) if isinstance(module, str) else module
+
+
+def _truth(module, world, settings) -> dict | None:
+    fn = getattr(module, "truth", None)
+    return fn(world, settings) if callable(fn) else None
 
 
 def trained_claims(module) -> list[Claim]:
@@ -177,7 +217,33 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0][:40]
 
 
+class _one_thread:
+    """In this process, for the duration of a ``with``: one BLAS thread and one torch thread (restored after)."""
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_limits
+
+        self._blas = threadpool_limits(limits=1)
+        try:
+            import torch
+
+            self._torch = torch.get_num_threads()
+            torch.set_num_threads(1)
+        except ImportError:  # pragma: no cover
+            self._torch = None
+        return self
+
+    def __exit__(self, *exc):
+        self._blas.restore_original_limits()
+        if self._torch is not None:
+            import torch
+
+            torch.set_num_threads(self._torch)
+        return False
+
+
 def _limit_threads() -> None:
+    """A worker process's initializer: one thread for BLAS and torch, for the process's life."""
     try:
         from threadpoolctl import threadpool_limits
 
@@ -195,7 +261,7 @@ def _limit_threads() -> None:
 def _simulate_chunk(module_name: str, world_name: str, world, settings: dict, profile: str,
                     sim_seeds: list[int], truth: dict | None) -> dict[str, Tally]:
     """Run the chapter's simulation and analysis for each seed and tally every trained claim's verdict."""
-    module = _module(module_name)
+    module = _module(module_name)  # a module's name (in a worker process) or the module/Design itself
     claims = trained_claims(module)
     tallies = {c.id: Tally(c.id, world_name) for c in claims}
     for sim_seed in sim_seeds:
@@ -229,11 +295,11 @@ def _tallies(module, world, n_sims, profile, seed, *, smoke=False, workers=1, se
     module = _module(module)
     name, world = _world(module, world)
     settings = audit_settings(module, profile, smoke) if settings is None else settings
-    truth = module.truth(world, settings) if hasattr(module, "truth") else None
+    truth = _truth(module, world, settings)
     sim_seeds = [derive_seed(seed, "audit", name, i) for i in range(n_sims)]
-    if workers <= 1 or n_sims < 2 * workers:
-        _limit_threads()
-        return _simulate_chunk(module.__name__, name, world, settings, profile, sim_seeds, truth)
+    if workers <= 1 or n_sims < 2 * workers or isinstance(module, Design):
+        with _one_thread():
+            return _simulate_chunk(module, name, world, settings, profile, sim_seeds, truth)
     import concurrent.futures as cf
     import multiprocessing as mp
 
@@ -388,14 +454,14 @@ def audit_many(modules: list, n_sims: int = 100, profile: str = "ci", seed: int 
         plans.append((module, claims, names))
         for w in names:
             world = module.WORLDS[w]
-            truth = module.truth(world, settings) if hasattr(module, "truth") else None
+            truth = _truth(module, world, settings)
             sim_seeds = [derive_seed(seed, "audit", w, i) for i in range(n_sims)]
             for i in range(0, n_sims, chunk):
                 jobs.append((module.__name__, w, world, settings, profile, sim_seeds[i:i + chunk], truth))
     start = time.perf_counter()
     if workers <= 1:
-        _limit_threads()
-        parts = [_simulate_chunk(*job) for job in jobs]
+        with _one_thread():
+            parts = [_simulate_chunk(*job) for job in jobs]
     else:
         import concurrent.futures as cf
         import multiprocessing as mp
@@ -433,6 +499,6 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 2))
 
 
-__all__ = ["World", "rates", "audit", "audit_many", "chapter_module", "AuditReport", "Tally", "monte_carlo_truth", "check_module",
+__all__ = ["World", "Design", "rates", "audit", "audit_many", "chapter_module", "AuditReport", "Tally", "monte_carlo_truth", "check_module",
            "audit_settings", "trained_claims", "MAX_FALSE_POSITIVE_RATE", "MIN_HEADLINE_POWER", "MIN_COVERAGE",
            "INCONCLUSIVE"]

@@ -407,7 +407,7 @@ def train_family(
     Instead of ``batch_fn``, ``stacked_batch_fn()`` may return the whole stacked batch at once
     (leading dimension K): faster when K is large and models share data streams (e.g. models that
     differ only in learning rate see the same batches — common random numbers).
-    ``n_threads`` overrides :func:`scalinglab.train.configure_threads` on the CPU (tiny families
+    ``n_threads`` overrides :func:`scalinglab.devices.configure_threads` on the CPU (tiny families
     run fastest on one thread, above all on a busy machine).
     """
     if (batch_fn is None) == (stacked_batch_fn is None):

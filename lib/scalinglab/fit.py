@@ -381,7 +381,7 @@ def _surface_starts(log_y) -> list:
 
 @_single_threaded_blas
 def fit_chinchilla_law(n, d, loss, *, resampled_losses=None, n_bootstrap: int = 200, delta: float = 1e-3,
-                       seed: int = 0) -> SurfaceFit:
+                       seed: int = 0, starts=None) -> SurfaceFit:
     """Fit L(N, D) = E + A/N^α + B/D^β (Approach 3) as Besiroglu et al. (2024): the log-sum-exp form
     log L̂ = LSE(e, a − α log N, b − β log D), a Huber loss (δ) on log residuals summed over points,
     L-BFGS-B from a grid of 72 starts, the best kept; N and D are divided by their geometric means
@@ -389,7 +389,10 @@ def fit_chinchilla_law(n, d, loss, *, resampled_losses=None, n_bootstrap: int = 
 
     Bootstrap: ``resampled_losses`` (an array (B, n_points) of losses redrawn by the caller, e.g. by
     :func:`seed_noise_resamples`) is refitted row by row; without it, ``n_bootstrap`` pairs-bootstrap
-    resamples of the points. Each refit starts from the full fit and one grid start. Used by chapter 05.
+    resamples of the points. Each refit starts from the full fit and one grid start. ``starts``: laws
+    (:class:`ChinchillaLaw`) to start from instead of the grid — e.g. the fit to all points, for the
+    leave-one-out refits of a jackknife (:mod:`scalinglab.runtable`). Used by chapter 05 and
+    :mod:`scalinglab.runtable`.
     """
     n, d, y = (np.asarray(v, float) for v in (n, d, loss))
     if not (n.shape == d.shape == y.shape) or n.ndim != 1:
@@ -400,7 +403,11 @@ def fit_chinchilla_law(n, d, loss, *, resampled_losses=None, n_bootstrap: int = 
         raise ValueError("n, d and loss must be positive")
     n_ref, d_ref = float(np.exp(np.log(n).mean())), float(np.exp(np.log(d).mean()))
     log_n, log_d, log_y = np.log(n / n_ref), np.log(d / d_ref), np.log(y)
-    starts = _surface_starts(log_y)
+    if starts is None:
+        starts = _surface_starts(log_y)
+    else:  # laws in raw units -> the fit's parameters (N, D scaled by their geometric means)
+        starts = [(np.log(s.E), np.log(s.A) - s.alpha * np.log(n_ref), np.log(s.B) - s.beta * np.log(d_ref),
+                   s.alpha, s.beta) for s in starts]
     theta = _fit_surface_once(log_n, log_d, log_y, delta, starts)
 
     def to_law(t):

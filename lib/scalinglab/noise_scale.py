@@ -21,6 +21,7 @@ Estimators here:
   separately over repeats before their ratio is taken.
 - :func:`hessian_noise_scale` — B_noise with Hessian-vector products (forward-over-reverse
   ``torch.func.jvp`` of ``grad``).
+
 All three estimators are checked in ``tests/test_noise_scale.py`` on linear regression with
 Gaussian inputs, where G, Σ and H are known in closed form (:func:`linear_regression_truth`).
 
