@@ -472,6 +472,45 @@ def write_status(path: Path, results: list[dict], runner: dict, stability: dict 
 
 # ---- chapter furniture, injected into each executed notebook by ci/build_book.py ------------------------
 
+_FOUND = {REPRODUCED: "Reproduced", NOT_REPRODUCED: "Not reproduced", INCONCLUSIVE: "Not decided here"}
+
+
+def findings_markdown(record: dict) -> str:
+    """The "What we found" box at the top of a chapter page: each claim in plain words with the verdict
+    this run reached, its statistic and interval, generated from the chapter's verdict file (nothing typed).
+    Claims computed from published numbers are listed last, marked as such."""
+    verdicts = record.get("verdicts") or []
+    if record.get("smoke"):
+        intro = ("This page was built as a **smoke run** (tiny sizes, to test the code): it decides nothing, so "
+                 "every claim below is undecided here.")
+    else:
+        decided = sum(v["verdict"] != INCONCLUSIVE for v in verdicts if not is_published(v))
+        trained = sum(not is_published(v) for v in verdicts)
+        intro = (f"From the models trained for this page (profile `{record.get('profile')}`, seed "
+                 f"{record.get('seed')}), {decided} of {trained} claim{'s' if trained != 1 else ''} "
+                 f"{'were' if decided != 1 else 'was'} decided.")
+    lines = [":::{admonition} What we found", ":class: important what-we-found", "", intro, ""]
+    for v in sorted(verdicts, key=is_published):
+        claim = v["claim"]
+        word = _FOUND.get(v["verdict"], v["verdict"])
+        if is_published(v):
+            word += " (from published numbers)"
+        lo, hi = (v.get("interval") or [None, None])[:2]
+        measured = f"{claim['statistic']} = {fmt(v.get('estimate'))}" + (
+            f", 95 % interval [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else "")
+        why = "" if v["verdict"] != INCONCLUSIVE else " — " + (
+            "the interval straddles the threshold" if v["reason"].startswith("underpowered")
+            else "a precondition failed" if v["reason"].startswith("precondition failed")
+            else "this profile cannot decide it" if v["reason"].startswith("only the")
+            else "nothing is decided in a smoke run" if v["reason"].startswith("smoke")
+            else "it could not be measured")
+        lines.append(f"- **{word}** ({claim['id']}{', headline' if claim.get('headline') else ''}): "
+                     f"{claim['statement']} *{measured}; criterion {claim['criterion']}{why}.*")
+    lines += ["", "Each claim's reason, preconditions and simulation audit are in the verdicts section below and "
+              "on the {doc}`report card </report_card>`.", ":::"]
+    return "\n".join(lines)
+
+
 def papermill_command(chapter_path: str, profile: str) -> str:
     return f".venv/bin/papermill -k python3 {chapter_path} out.ipynb -p profile {profile}"
 

@@ -64,11 +64,18 @@ def git_commit() -> str:
 
 
 def device_description() -> str:
+    """Where the chapter trained, as used: the GPU, or the CPU's cores and how a sweep spreads over them
+    (one single-thread worker process per core, :func:`scalinglab.devices.cpu_process_pool`)."""
     import torch
+
+    from .devices import available_cores
 
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    cores = available_cores()
+    layout = (f"sweeps on {cores} single-thread worker processes" if cores > 1 else "sweeps in one process")
+    return (f"cpu: {platform.processor() or platform.machine()}, {cores} core{'s' if cores != 1 else ''} "
+            f"({layout}; {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''} in the notebook)")
 
 
 def library_versions() -> dict:

@@ -16,7 +16,6 @@ import os
 import random
 import sys
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -93,17 +92,14 @@ def seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True):
-    """A tqdm bar that stays clean in executed notebooks and in the HTML book.
+    """A text tqdm bar that stays clean in executed notebooks and in the HTML book.
 
-    Without ipywidgets, ``tqdm.auto`` warns and falls back to text; every refresh then becomes a
-    line in the saved notebook. We write to stdout with a long minimum interval (30 s, or
-    ``TQDM_MININTERVAL``) so that a bar leaves a handful of lines at most.
+    Always tqdm's text bar (``tqdm.std``), never the notebook widget that ``tqdm.auto`` picks when
+    ipywidgets is installed: a widget has no state in a papermill copy, so the HTML book would show its
+    Python repr. We write to stdout with a long minimum interval (30 s, or ``TQDM_MININTERVAL``) so that a
+    bar leaves a handful of lines at most (``ci/build_book.py`` applies the carriage returns).
     """
-    warnings.filterwarnings("ignore", message="IProgress not found")  # before tqdm.auto is imported
-    from tqdm import TqdmExperimentalWarning
-
-    warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm
 
     mininterval = float(os.environ.get("TQDM_MININTERVAL", 30))
     return tqdm(total=total, desc=desc, disable=not enabled, mininterval=mininterval,
