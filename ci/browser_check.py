@@ -22,6 +22,10 @@ well). On every page it checks that
   paragraph right after the cell or figure that holds it);
 - chapter pages: every notebook figure lies within one screen of prose that names a claim id (K1, E1, …),
   so that the figure sits beside the claim it tests (a cell tagged ``illustration`` is exempt);
+- every figure is shown at no less than 1/1.3 of its natural width (``MAX_FIGURE_SCALE``), so that the
+  smallest font the plotting theme allows (``scalinglab.plotting.MIN_FONT_PT`` at ``plotting.DPI``) is at
+  least 9 pt (12 CSS px) on the page; a chapter's claims (cards) are never wider than the column;
+- chapter pages: the "What we found" box is there (and screenshotted, ``<page>.found.png``);
 - the report card: one claim card per claim, each with one verdict badge (colour and text) and its
   reason, each claim linking to an existing anchor in its chapter, and one forest plot per chapter that
   loaded;
@@ -53,7 +57,9 @@ from scalinglab.claims import VERDICTS
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-MIN_REASON_CHARS = 20  # "beside its reason": at least this much text next to a verdict badge
+MIN_REASON_CHARS = 20
+MAX_FIGURE_SCALE = 1.3  # natural width ÷ shown width of a figure
+MIN_TEXT_PX = 12.0  # 9 pt at 96 CSS px per inch: the smallest text a figure may show  # "beside its reason": at least this much text next to a verdict badge
 PYTHON_WARNING = re.compile(r"\b[A-Z]\w*Warning\b|\bwarnings\.warn\b")
 # tqdm's text bar: "desc:  43%|████▎     | 3/7 [00:10<00:14, ...]"
 PROGRESS_LINE = re.compile(r"^(?P<desc>[^\n|]*?):?\s*\d+%\|.*\|\s*\d+/\d+")
@@ -210,11 +216,12 @@ def check_chapter(driver, page: str) -> list[str]:
     found = driver.execute_script("""
         const q = s => document.querySelectorAll(s).length;
         return {run_box: q('.admonition.run-box'), provenance: q('.admonition.provenance'),
-                objectives: q('.admonition.learning-objectives'),
+                objectives: q('.admonition.learning-objectives'), found: q('.admonition.what-we-found'),
                 download: q('.dropdown-download-buttons a[href$=".ipynb"], a.reference.download[href$=".ipynb"]'),
                 glossary: q('a[href*="glossary.html#term-"]')};""")
     for key, what in [("run_box", "run-profile box"), ("provenance", "provenance footer"),
-                      ("objectives", "learning objectives box"), ("download", "notebook download link"),
+                      ("objectives", "learning objectives box"), ("found", "What we found box"),
+                      ("download", "notebook download link"),
                       ("glossary", "link to the glossary (add {term} roles to the chapter)")]:
         if not found[key]:
             problems.append(f"{page}: missing the {what}")
@@ -315,6 +322,44 @@ def check_truncation(driver, page: str) -> list[str]:
     return [f"{page}: text cut off ({c['how']}): {c['text']!r}" for c in cut]
 
 
+def check_figure_scale(driver, page: str) -> list[str]:
+    """Every figure shown at most ``MAX_FIGURE_SCALE`` times smaller than its natural size, and the theme's
+    smallest font (``plotting.MIN_FONT_PT`` points at ``plotting.DPI``) at least ``MIN_TEXT_PX`` on the page.
+    Returns the problems; the scales seen are in :func:`figure_scales`."""
+    from scalinglab import plotting
+
+    problems = []
+    for f in figure_scales(driver):
+        if not f["shown"]:
+            continue
+        scale = f["natural"] / f["shown"]
+        text_px = plotting.MIN_FONT_PT * plotting.DPI / 72 / scale
+        if scale > MAX_FIGURE_SCALE + 1e-6 or text_px < MIN_TEXT_PX:
+            problems.append(f"{page}: a figure is shown at 1/{scale:.2f} of its width ({f['natural']} px in "
+                            f"{f['shown']} px), its smallest text at {text_px:.1f} px (needs ≥ {MIN_TEXT_PX:g} px, "
+                            f"scale ≤ {MAX_FIGURE_SCALE}): {f['src'][-60:]}")
+    return problems
+
+
+def figure_scales(driver) -> list[dict]:
+    """Natural and shown width (CSS px) of every image in the page body."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('article img')).filter(i => i.naturalWidth > 0)
+          .map(i => ({src: i.currentSrc || i.src, natural: i.naturalWidth, shown: i.getBoundingClientRect().width}));""")
+
+
+def check_claims_width(driver, page: str) -> list[str]:
+    """A chapter's claims (``claims_table``'s cards) fit the column: no card wider than the article."""
+    wide = driver.execute_script("""
+        const art = document.querySelector('article');
+        if (!art) return [];
+        const right = art.getBoundingClientRect().right + 1;
+        return Array.from(document.querySelectorAll('.claims-cards, .claims-card'))
+          .filter(e => e.getBoundingClientRect().right > right || e.scrollWidth > e.clientWidth + 1)
+          .map(e => e.textContent.trim().slice(0, 60));""")
+    return [f"{page}: a claim card is wider than the column: {w!r}" for w in wide]
+
+
 def check_badge_reasons(driver, page: str) -> list[str]:
     """Every verdict badge has its reason beside it: enough text, besides the badges and the claim's id,
     in its paragraph, list item or table row."""
@@ -406,6 +451,17 @@ def _figure_screenshots(driver, page: str, folder: Path) -> None:
     driver.execute_script("window.scrollTo(0, 0);")
 
 
+def _box_screenshot(driver, selector: str, path: Path) -> None:
+    """A screenshot of the window with the element ``selector`` at its top (if the page has one)."""
+    found = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (!e) return false;"
+        " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 20); return true;", selector)
+    if found:
+        time.sleep(0.1)
+        driver.save_screenshot(str(path))
+        driver.execute_script("window.scrollTo(0, 0);")
+
+
 # ---------------------------------------------------------------------------------------------------
 # The walk
 
@@ -443,6 +499,8 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
                 problems += check_chapter(driver, page)
                 problems += check_figures_near_claims(driver, page)
             problems += check_truncation(driver, page)
+            problems += check_figure_scale(driver, page)
+            problems += check_claims_width(driver, page)
             problems += check_badge_reasons(driver, page)
             problems += check_figure_captions(driver, page)
             if page == "report_card.html":
@@ -453,6 +511,8 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
                 _screenshot(driver, Path(screenshots) / (page.replace("/", "__").removesuffix(".html") + ".png"))
                 if page.startswith("chapters/"):
                     _figure_screenshots(driver, page, Path(screenshots))
+                    _box_screenshot(driver, ".admonition.what-we-found",
+                                    Path(screenshots) / (page.replace("/", "__").removesuffix(".html") + ".found.png"))
             if i + 1 < len(pages):
                 links = driver.find_elements("css selector", "a.right-next")
                 if not links:

@@ -28,6 +28,10 @@ JSON as a dict) and its slug and returns a list of problems (empty: the rule hol
 - ``first_cell``: the first cell is Markdown with a ``# Title``, a prerequisites line
   (``**Prerequisites**``…) and a time estimate (a line with "time" and a number of minutes or hours);
 - ``outputs``: every code cell has no outputs and ``execution_count`` None (committed unexecuted);
+- ``figure_sizes``: no figure wider than ``scalinglab.plotting.MAX_WIDTH_IN`` (a literal ``figsize=(w, h)``)
+  and no text asked smaller than the theme's ``plotting.MIN_FONT_PT`` (``fontsize=`` / ``labelsize=`` below
+  it, or ``"small"``, ``"x-small"``, ``"xx-small"``, ``"smaller"``): at the page's width a figure is shown
+  at ≥ 1/1.3 of its size, so that its smallest text stays ≥ 9 pt (``ci/browser_check.py`` measures it);
 - ``typed_numbers``: a number typed in Markdown prose that is also a numeric literal in the code cells
   is flagged: it should be glued (``chapter.glue`` + ``{glue:text}``). Ignored: numbers inside math
   (``$…$``), inline code, roles and directive/label lines; years (1900–2099); numbers right after a
@@ -272,6 +276,34 @@ _CITE = (r"(?:\b(?:Fig|Figs|Figure|Figures|Table|Tab|Sec|Section|Eq|Eqs|Equation
          r"Algorithm|Alg|arXiv|Experiment|Exercise)\.?|§)")
 # right after a citation word, or after a cited number and a separator ("Figs. 2–3", "Eqs. 4, 5")
 _CITATION = re.compile(_CITE + r"\s*\(?(?:\d+(?:\.\d+)*\s*[.,–-]\s*)?$", re.I)
+
+
+_SMALL_FONTS = {"small", "x-small", "xx-small", "smaller"}
+
+
+def check_figure_sizes(nb: dict, slug: str) -> list[str]:
+    from scalinglab.plotting import MAX_WIDTH_IN, MIN_FONT_PT
+
+    problems = []
+    for tree in parse_code(nb):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if kw.arg == "figsize" and isinstance(kw.value, ast.Tuple) and kw.value.elts:
+                    first = kw.value.elts[0]
+                    if isinstance(first, ast.Constant) and isinstance(first.value, (int, float)) \
+                            and first.value > MAX_WIDTH_IN:
+                        problems.append(f"{slug}: figsize width {first.value} in > {MAX_WIDTH_IN} in (line {node.lineno}): "
+                                        "at the page's width the figure would be shrunk by more than 1.3×")
+                if kw.arg in ("fontsize", "labelsize", "title_fontsize") and isinstance(kw.value, ast.Constant):
+                    v = kw.value.value
+                    small = (isinstance(v, (int, float)) and not isinstance(v, bool) and v < MIN_FONT_PT) or \
+                        (isinstance(v, str) and v in _SMALL_FONTS)
+                    if small:
+                        problems.append(f"{slug}: {kw.arg}={v!r} (line {node.lineno}) is below the theme's "
+                                        f"{MIN_FONT_PT:g} pt: text must stay readable at the page's width")
+    return problems
 
 
 def prose(markdown: str) -> str:

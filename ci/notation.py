@@ -96,9 +96,14 @@ def parse_glossary(path: Path = ROOT / "glossary.md") -> dict[str, str]:
     return {term: " ".join(lines) for term, lines in entries.items()}
 
 
+#: Glossary entries that are names of methods or scores, not symbols, although they are capitalised.
+NAMED_TERMS = {"MARE", "Huber loss", "L-BFGS", "IsoFLOP", "Brier score"}
+
+
 def is_symbol(term: str) -> bool:
-    """A glossary name is a symbol unless it is a lower-case phrase ("power law", "exact match")."""
-    return not re.fullmatch(r"[a-z][a-z0-9 %\-]*", term)
+    """A glossary name is a symbol unless it is a lower-case phrase ("power law", "exact match") or a
+    named method or score (:data:`NAMED_TERMS`)."""
+    return term not in NAMED_TERMS and not re.fullmatch(r"[a-z][a-z0-9 %\-]*", term)
 
 
 def markdown(nb: dict) -> str:

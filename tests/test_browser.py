@@ -176,3 +176,33 @@ def test_report_card_check_wants_a_badge_a_link_and_a_forest_plot(synthetic_site
     bad = " ".join(check("card_bad.html", claim_ids=("K1", "K2")))
     for needle in ("0 verdict badges", "does not link", "no forest plot", "!= claims with verdicts"):
         assert needle in bad, (needle, bad)
+
+
+def _wide_png(path: Path, width_px: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(width_px / 100, 1.0), dpi=100)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+@needs_chromium
+def test_figure_scale_and_claim_width_checks_pass_a_good_page_and_fail_a_bad_one(synthetic_site):
+    site = synthetic_site.site
+    _wide_png(site / "wide.png", 1400)
+    _wide_png(site / "fits.png", 600)
+    card = "<div class='claims-cards'><div class='claims-card'><p>K1 a claim</p></div></div>"
+    (site / "scale_good.html").write_text(f"<html><body><article style='width: 700px'>{card}"
+                                          "<img src='fits.png'></article></body></html>")
+    (site / "scale_bad.html").write_text(
+        "<html><body><article style='width: 700px'><div class='claims-cards'><div class='claims-card' "
+        "style='width: 1200px'><p>K1 a claim</p></div></div><img src='wide.png' style='width: 676px'>"
+        "</article></body></html>")
+    assert synthetic_site("scale_good.html", browser_check.check_figure_scale) == []
+    assert synthetic_site("scale_good.html", browser_check.check_claims_width) == []
+    bad = synthetic_site("scale_bad.html", browser_check.check_figure_scale)
+    assert len(bad) == 1 and "1/2.07 of its width" in bad[0], bad
+    assert synthetic_site("scale_bad.html", browser_check.check_claims_width)

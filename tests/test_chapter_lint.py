@@ -225,3 +225,12 @@ def test_typed_numbers_ignores_math_code_citations_years_names_and_counts():
     assert lint.prose_numbers(PROSE) == []  # glue, $300$, `lr = 0.25` and a one-digit count
     assert lint.prose_numbers("1. First item\n## 2.1 Section\nSee Figs. 2–3 and Eq. 4.1, (Kaplan et al. 2020).") == []
     assert lint.prose_numbers("It takes 0.021 s and 1,000 or 1e-3 of 42.") == ["0.021", "1,000", "1e-3", "42"]
+
+
+def test_breaks_figure_sizes():
+    nb = good_notebook()
+    wide = _replace(copy.deepcopy(nb), 4, PLOT + "\nfig, ax = plt.subplots(1, 3, figsize=(14, 4))")
+    assert any("figsize width 14" in p for p in _problems("figure_sizes", wide))
+    small = _replace(copy.deepcopy(nb), 4, PLOT + "\nax.legend(fontsize=7.5)\nax.tick_params(labelsize='x-small')")
+    found = _problems("figure_sizes", small)
+    assert any("fontsize=7.5" in p for p in found) and any("labelsize='x-small'" in p for p in found)

@@ -315,11 +315,41 @@ def evaluate(claims: list[Claim], measured: dict[str, Measurement], profile: str
 
 # --- tables for the chapter -----------------------------------------------------------------------------
 
-def claims_table(claims: list[Claim], worlds: dict | None = None):
-    """The claims, whole, for the chapter's claims section (shown before training). With the chapter's
-    ``worlds`` (its ``WORLDS``), a column says which synthetic rival world each claim is audited against."""
+def _claims_frame_class():
+    """A DataFrame whose notebook display is one card per claim (statement, statistic, criterion,
+    preconditions, profiles, rival world; a revision folded in a ``<details>``) instead of a wide table:
+    a claims table of many long cells does not fit a book's column."""
+    import html
+
     import pandas as pd
 
+    class ClaimsFrame(pd.DataFrame):
+        @property
+        def _constructor(self):
+            return ClaimsFrame
+
+        def _repr_html_(self):
+            cards = []
+            for cid, row in self.iterrows():
+                e = lambda x: html.escape(str(x))  # noqa: E731
+                items = "".join(f"<li><strong>{e(k)}:</strong> {e(row[k])}</li>"
+                                for k in ("statistic (95 % interval)", "criterion", "preconditions", "decided at",
+                                          "audited against") if k in row and str(row[k]) != "—")
+                revised = ""
+                if "revised" in row and str(row["revised"]) != "—":
+                    revised = (f"<details class='claim-revision'><summary>Revised against the previous edition"
+                               f"</summary><p>{e(row['revised'])}</p></details>")
+                cards.append(f"<div class='claims-card'><p><strong>{e(cid)}</strong> {e(row['claim'])} "
+                             f"<em>({e(row['source'])})</em></p><ul>{items}</ul>{revised}</div>")
+            return "<div class='claims-cards'>" + "".join(cards) + "</div>"
+
+    return ClaimsFrame
+
+
+def claims_table(claims: list[Claim], worlds: dict | None = None):
+    """The claims, whole, for the chapter's claims section (shown before training). With the chapter's
+    ``worlds`` (its ``WORLDS``), a column says which synthetic rival world each claim is audited against.
+    A DataFrame (one row per claim); in a notebook it displays as one card per claim."""
     def audited(c: Claim) -> str:
         if c.evidence == "published":
             return "— (published numbers)"
@@ -338,7 +368,7 @@ def claims_table(claims: list[Claim], worlds: dict | None = None):
             "audited against": audited(c),
             "revised": "; ".join(f"{r.date}: was “{r.previous}” — {r.reason}" for r in c.revisions) or "—",
         })
-    return pd.DataFrame(rows).set_index("id")
+    return _claims_frame_class()(rows).set_index("id")
 
 
 def verdicts_table(verdicts: list[Verdict]):
