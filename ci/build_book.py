@@ -485,7 +485,10 @@ def main(argv=None) -> int:
         path = (STAGE / nb.relative_to(ROOT)).parent / f"{nb.stem}.verdicts.json"
         if path.exists():
             results.append(json.loads(path.read_text()))
+    from datetime import datetime, timezone
+
     runner = {"profile": args.profile, "seed": args.seed, "smoke": args.smoke, "total_wall_time_s": round(total, 1),
+              "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "chapters": records, "pages": page_records, "audit": audit_record}
     (STAGE / "book_run.json").write_text(json.dumps({"runner": runner, "results": results}, indent=2))
     write_report_card(STAGE / "report_card.md", results, runner)

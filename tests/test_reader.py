@@ -171,8 +171,11 @@ def test_decorate_chapter_adds_run_box_and_provenance(tmp_path, verdict_record):
     (tmp_path / "00_power_laws.verdicts.json").write_text(json.dumps(verdict_record()))
     decorate_chapter(executed, src, {"chapter": "00_power_laws", "wall_time_s": 130.0, "ok": True})
     out = nbformat.read(executed, as_version=4)
-    assert "remove-cell" in out.cells[2].metadata["tags"]
-    box = out.cells[3]
+    found = out.cells[1]  # "What we found", from the verdicts, right under the introduction
+    assert "what-we-found" in found.metadata["tags"] and ":::{admonition} What we found" in found.source
+    assert "K1" in found.source and "Reproduced" in found.source
+    assert "remove-cell" in out.cells[3].metadata["tags"]
+    box = out.cells[4]
     assert box.cell_type == "markdown" and "run-box" in box.source
     assert "-p profile ci" in box.source and "-p profile full" in box.source and "-p smoke True" in box.source
     footer = out.cells[-1].source
@@ -180,3 +183,36 @@ def test_decorate_chapter_adds_run_box_and_provenance(tmp_path, verdict_record):
         assert needle in footer, needle
     assert "Learning objectives" in out.cells[0].source and ":::{admonition}" in out.cells[0].source
     nbformat.validate(out)
+
+
+def test_report_card_shows_each_audit_and_keeps_published_claims_apart(tmp_path, verdict_record):
+    from pages import findings_markdown, write_report_card, write_status
+
+    record = verdict_record(outcomes=(("K1", (1.2, 1.6)), ("K2", (0.2, 0.4))))
+    k1, k2 = record["verdicts"]
+    k1["audit"] = {"profile": "ci", "n_sims": 60, "power": 0.9, "false_positive_rate": 0.0, "coverage": 0.95,
+                   "rivals": ["loglinear"], "rival_descriptions": {"loglinear": "L linear in log N"},
+                   "worlds": {"paper": {"reproduced": 0.9, "not_reproduced": 0.0, "inconclusive": 0.1, "n": 60},
+                              "loglinear": {"reproduced": 0.0, "not_reproduced": 0.97, "inconclusive": 0.03, "n": 60}}}
+    k2["claim"]["evidence"] = "published"
+    record["provenance"]["work"] = {"runs": 21, "trained_now": 21, "run_wall_s": 300.0, "run_cpu_s": 290.0,
+                                    "train_s": 250.0, "model_flops": 5e12, "sweep_wall_s": 160.0,
+                                    "peak_flops_per_s": 9.0e10}
+    runner = {"profile": "ci", "seed": 0, "chapters": [{"chapter": "00_power_laws", "ok": True, "wall_time_s": 170.0,
+                                                        "cpu_time_s": 320.0, "budget_s": 300, "error": ""}],
+              "total_wall_time_s": 170.0, "built_at": "2026-12-03 12:00"}
+    card = tmp_path / "report_card.md"
+    write_report_card(card, [record], runner, paper_values={}, figures=False)
+    text = card.read_text()
+    assert "**Audit** (60 simulated runs" in text and "rival *loglinear* (L linear in log N): reproduced 0 %" in text
+    assert "power" in text and "covered the paper world's true value in 95 %" in text
+    head, published = text.split("## Claims computed from published numbers")
+    assert "K2" in published and "K2" not in head.split("(report-card-00_power_laws)=")[1]
+    assert "**1 claim decided on models trained in this build:**" in text
+    status = tmp_path / "status.md"
+    write_status(status, [record], runner)
+    s = status.read_text()
+    assert "Built 2026-12-03 12:00 (UTC)" in s and "| 00_power_laws | 21 / 21 | 5e+12 | 20.0 | 22% |" in s.replace(" %", "%")
+    box = findings_markdown(record)
+    assert box.startswith(":::{admonition} What we found") and "1 of 1 claim was decided" in box
+    assert box.index("K1") < box.index("K2") and "(from published numbers)" in box

@@ -110,9 +110,21 @@ class ChapterRun:
         from .devices import configure_threads
 
         configure_threads()
+        from .runs import work_summary
+
         return {"commit": git_commit(), "profile": self.profile, "seed": self.seed, "smoke": self.smoke,
                 "device": device_description(), "wall_time_s": round(self.elapsed(), 1),
-                "started_at": self.started_at, "versions": library_versions(), **self.extra}
+                "started_at": self.started_at, "versions": library_versions(), "work": self._work(work_summary()),
+                **self.extra}
+
+    @staticmethod
+    def _work(work: dict) -> dict:
+        """The sweeps' work with the fp32 matmul peak of one thread of this machine (each CPU worker runs one)."""
+        from .devices import default_device, matmul_flops_per_s
+
+        device = default_device().type
+        return {**work, "peak_flops_per_s": matmul_flops_per_s(device, 1 if device == "cpu" else None),
+                "peak_threads": 1 if device == "cpu" else None}
 
     def results_path(self) -> Path:
         folder = Path(os.environ.get("SCALINGLAB_RESULTS_DIR", "."))

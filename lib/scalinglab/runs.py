@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -101,11 +102,19 @@ class RunStore:
             return None
         return record["result"]
 
+    def work(self, spec: Spec) -> dict | None:
+        """How much the stored run of ``spec`` cost when it was trained (``wall_s``, ``cpu_s``), or None."""
+        try:
+            return json.loads(self._json_path(run_key(spec)).read_text()).get("work")
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+
     def __contains__(self, spec: Spec) -> bool:
         return self.get(spec) is not None
 
-    def put(self, spec: Spec, result: dict, weights: dict | None = None) -> str:
-        """Store ``result`` (JSON-able) and optional ``weights`` (name -> tensor). Returns the key."""
+    def put(self, spec: Spec, result: dict, weights: dict | None = None, work: dict | None = None) -> str:
+        """Store ``result`` (JSON-able), optional ``weights`` (name -> tensor) and the run's cost ``work``
+        (kept beside the result, so that a result does not depend on how fast it was computed). Returns the key."""
         key = run_key(spec)
         if weights is not None:
             from safetensors.torch import save
@@ -113,7 +122,7 @@ class RunStore:
             tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
             _atomic_write_bytes(self._weights_path(key), save(tensors))
         record = {"key": key, "scalinglab": __version__, "spec": json.loads(_canonical(spec_dict(spec))),
-                  "result": result, "has_weights": weights is not None, "complete": True}
+                  "result": result, "has_weights": weights is not None, "work": work, "complete": True}
         _atomic_write_bytes(self._json_path(key), _canonical(record).encode())
         return key
 
@@ -133,11 +142,46 @@ class RunStore:
 
 
 def _run_and_store(run_fn: RunFn, spec: Spec, root: str) -> dict:
-    """Executed where the run happens (this process or a worker): run, then commit to the store."""
+    """Executed where the run happens (this process or a worker): run, then commit to the store. The
+    result gets ``work``: the run's wall and CPU seconds in the process that ran it."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = run_fn(spec)
     weights = result.pop("_weights", None) if isinstance(result, dict) else None
-    RunStore(root).put(spec, result, weights=weights)
+    work = {"wall_s": round(time.perf_counter() - wall, 4), "cpu_s": round(time.process_time() - cpu, 4)}
+    RunStore(root).put(spec, result, weights=weights, work=work)
     return result
+
+
+#: Every sweep of this process, for the chapter's provenance (:func:`work_summary`): one record per call.
+SWEEP_LOG: list[dict] = []
+
+
+def work_of(results: list[dict], works: list[dict | None]) -> dict:
+    """The work behind a sweep's results: runs, their summed wall and CPU seconds (``works``: as each was
+    trained, in its own process), the summed training-step seconds and model FLOPs that run functions
+    report (``train_s``, ``model_flops``); a sum is None when some run lacks its term."""
+    def total(values):
+        return None if not values or any(v is None for v in values) else float(sum(values))
+
+    works = [w or {} for w in works]
+    return {"runs": len(results), "run_wall_s": total([w.get("wall_s") for w in works]),
+            "run_cpu_s": total([w.get("cpu_s") for w in works]),
+            "train_s": total([r.get("train_s") for r in results]),
+            "model_flops": total([r.get("model_flops") for r in results])}
+
+
+def work_summary() -> dict:
+    """This process's sweeps added up (see :func:`work_of`), plus the sweeps' own wall time and how many runs
+    were trained now rather than read from the store. Recorded in each chapter's provenance."""
+    if not SWEEP_LOG:
+        return {"sweeps": 0, "runs": 0}
+    out = {"sweeps": len(SWEEP_LOG), "runs": sum(r["runs"] for r in SWEEP_LOG),
+           "trained_now": sum(r["trained_now"] for r in SWEEP_LOG),
+           "sweep_wall_s": round(sum(r["sweep_wall_s"] for r in SWEEP_LOG), 2)}
+    for key in ("run_wall_s", "run_cpu_s", "train_s", "model_flops"):
+        values = [r[key] for r in SWEEP_LOG]
+        out[key] = None if any(v is None for v in values) else float(sum(values))
+    return out
 
 
 def _dask_client(scheduler_address: str, workers: int | None):
@@ -187,6 +231,7 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
     if not isinstance(scheduler_address, str):
         raise ValueError(f"sweep: scheduler_address must be a string ('' for local runs), got {scheduler_address!r}")
     store = store if store is not None else RunStore()
+    sweep_start = time.perf_counter()
     results: list[dict | None] = [None if refresh else store.get(s) for s in specs]
     todo = [i for i, r in enumerate(results) if r is None]
     if cost is not None:
@@ -219,4 +264,6 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
         if cluster is not None:
             cluster.close()
         bar.close()
+    SWEEP_LOG.append({"desc": desc, "trained_now": len(todo), "sweep_wall_s": time.perf_counter() - sweep_start,
+                      **work_of(results, [store.work(s) for s in specs])})
     return results  # type: ignore[return-value]
