@@ -256,3 +256,32 @@ def test_mismatched_shared_settings_rejected():
 def test_group_by_shape():
     cfgs = [MLPConfig(hidden=(64,)), MLPConfig(hidden=(128,)), MLPConfig(hidden=(64,))]
     assert group_by_shape(cfgs) == {MLPConfig(hidden=(64,)): [0, 2], MLPConfig(hidden=(128,)): [1]}
+
+
+def test_stacked_transformer_trains_like_sequential_float64():
+    from scalinglab.families import StackedTransformer, build_transformer_family, stacked_lm_loss
+    from scalinglab.models import Transformer, TransformerConfig, lm_loss
+
+    for tie in (True, False):
+        cfg = TransformerConfig(vocab_size=11, context_length=8, n_layer=2, n_head=2, d_model=8, tie_embeddings=tie)
+
+        def batch_fn(g):
+            tokens = torch.randint(0, 11, (4, 9), generator=g)
+            targets = tokens[:, 1:].clone()
+            targets[:, :3] = -100
+            return tokens[:, :-1], targets
+
+        configs = [TrainConfig(steps=10, batch_size=4, lr=lr, seed=s, warmup_steps=2, weight_decay=wd)
+                   for s, lr, wd in ((0, 1e-2, 0.1), (1, 3e-3, 0.0), (2, 1e-2, 0.1))]
+        seq = [train(seeded(lambda: Transformer(cfg), 40 + k).double(), c, batch_fn, lm_loss, device="cpu")
+               for k, c in enumerate(configs)]
+        fam = build_transformer_family(cfg, [40, 41, 42], dtype=torch.float64, device="cpu")
+        assert isinstance(fam, StackedTransformer)
+        res = train_family(fam, configs, batch_fn, loss_fn=stacked_lm_loss, device="cpu")
+        for k in range(3):
+            np.testing.assert_allclose(res.train_loss[k], seq[k].train_loss, rtol=0, atol=1e-10)
+            trained = seeded(lambda: Transformer(cfg), 40 + k).double()
+            train(trained, configs[k], batch_fn, lm_loss, device="cpu")
+            x = batch_fn(torch.Generator().manual_seed(5))[0]
+            torch.testing.assert_close(fam.member(k)(x), trained(x), rtol=0, atol=1e-9)
+        assert len(fam.ordered_parameters()) == len(fam.decay_mask()) == len(list(fam.parameters()))

@@ -51,7 +51,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .models import MLP, MLPConfig
+from .models import MLP, MLPConfig, Transformer, TransformerConfig
 from .train import (TrainConfig, configure_threads, default_device, learning_rate, progress_bar,
                     seeded)
 
@@ -193,6 +193,151 @@ class VmapFamily(nn.Module):
         if unexpected or set(missing) - tied:
             raise RuntimeError(f"VmapFamily.member: unexpected {unexpected}, missing {missing}")
         return model
+
+
+class StackedTransformer(nn.Module):
+    """K decoder-only transformers of one :class:`~scalinglab.models.TransformerConfig`, written by hand with
+    batched matrix products (``torch.baddbmm``) — the transformer's counterpart of :class:`StackedMLP`.
+
+    Every weight has a leading model dimension K; a linear layer's weight is stored as (K, fan_in, fan_out)
+    (the transpose of ``nn.Linear``'s) and its bias as (K, 1, fan_out). Attention runs once for all models,
+    with the models folded into the batch: (K·B, n_head, T, head_dim). ``forward(idx)`` takes token ids of
+    shape (K, B, T), one batch per model, and returns logits of shape (K, B, T, vocab_size). Model k
+    computes exactly what :class:`~scalinglab.models.Transformer` computes with its weights (tested in
+    float64: the same loss curves as training the K models one after another). Tied embeddings stay tied.
+    """
+
+    def __init__(self, config: TransformerConfig, n_models: int):
+        super().__init__()
+        self.config = config
+        self.n_models = K = n_models
+        C, V, T, L = config.d_model, config.vocab_size, config.context_length, config.n_layer
+        H = config.mlp_ratio * C
+
+        def param(*shape):
+            return nn.Parameter(torch.zeros(K, *shape))
+
+        self.token_embedding = param(V, C)
+        self.position_embedding = param(T, C)
+        self.unembedding = None if config.tie_embeddings else param(C, V)
+        self.ln_attn_w, self.ln_attn_b = nn.ParameterList(param(C) for _ in range(L)), nn.ParameterList(param(C) for _ in range(L))
+        self.qkv_w, self.qkv_b = nn.ParameterList(param(C, 3 * C) for _ in range(L)), nn.ParameterList(param(1, 3 * C) for _ in range(L))
+        self.proj_w, self.proj_b = nn.ParameterList(param(C, C) for _ in range(L)), nn.ParameterList(param(1, C) for _ in range(L))
+        self.ln_mlp_w, self.ln_mlp_b = nn.ParameterList(param(C) for _ in range(L)), nn.ParameterList(param(C) for _ in range(L))
+        self.up_w, self.up_b = nn.ParameterList(param(C, H) for _ in range(L)), nn.ParameterList(param(1, H) for _ in range(L))
+        self.down_w, self.down_b = nn.ParameterList(param(H, C) for _ in range(L)), nn.ParameterList(param(1, C) for _ in range(L))
+        self.ln_final_w, self.ln_final_b = param(C), param(C)
+
+    # (stacked name, per-block?, the Transformer parameter it holds, transpose?)
+    _LAYOUT = [("qkv_w", "attn.qkv.weight", True), ("qkv_b", "attn.qkv.bias", False),
+               ("proj_w", "attn.proj.weight", True), ("proj_b", "attn.proj.bias", False),
+               ("up_w", "mlp.up.weight", True), ("up_b", "mlp.up.bias", False),
+               ("down_w", "mlp.down.weight", True), ("down_b", "mlp.down.bias", False),
+               ("ln_attn_w", "ln_attn.weight", False), ("ln_attn_b", "ln_attn.bias", False),
+               ("ln_mlp_w", "ln_mlp.weight", False), ("ln_mlp_b", "ln_mlp.bias", False)]
+
+    def _pairs(self, model: Transformer):
+        """(stacked tensor slot, the member's tensor as stored here) for every parameter of ``model``."""
+        state = dict(model.named_parameters(remove_duplicate=False))
+        out = [(self.token_embedding, state["token_embedding.weight"]),
+               (self.position_embedding, state["position_embedding.weight"]),
+               (self.ln_final_w, state["ln_final.weight"]), (self.ln_final_b, state["ln_final.bias"])]
+        if self.unembedding is not None:
+            out.append((self.unembedding, state["unembedding.weight"].T))
+        for i in range(self.config.n_layer):
+            for name, member, transpose in self._LAYOUT:
+                t = state[f"blocks.{i}.{member}"]
+                if name.endswith("_b") and not name.startswith("ln"):
+                    t = t[None, :]
+                out.append((getattr(self, name)[i], t.T if transpose else t))
+        return out
+
+    @classmethod
+    def from_models(cls, models: Sequence[Transformer]) -> "StackedTransformer":
+        """Stack copies of ``models`` (all with the same config); the originals are untouched."""
+        config = models[0].config
+        if any(m.config != config for m in models):
+            raise ValueError("StackedTransformer.from_models: every model must have the same TransformerConfig "
+                             "(group models by shape first, see group_by_shape)")
+        stacked = cls(config, len(models))
+        ref = next(models[0].parameters())
+        stacked.to(dtype=ref.dtype, device=ref.device)
+        with torch.no_grad():
+            per_model = [stacked._pairs(m) for m in models]
+            for j, (slot, _) in enumerate(per_model[0]):
+                slot.copy_(torch.stack([pairs[j][1] for pairs in per_model]))
+        return stacked
+
+    def member(self, k: int) -> Transformer:
+        """Model ``k`` as an ordinary :class:`~scalinglab.models.Transformer` (a copy)."""
+        model = Transformer(self.config).to(dtype=self.token_embedding.dtype, device=self.token_embedding.device)
+        with torch.no_grad():
+            for slot, t in self._pairs(model):
+                t.copy_(slot[k])  # t is a view (or transposed view) of the member's parameter
+        return model
+
+    @staticmethod
+    def _layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        # x: (K, B, T, C); w, b: (K, C) -> broadcast over (B, T)
+        x = F.layer_norm(x, x.shape[-1:], eps=1e-5)
+        return x * w[:, None, None, :] + b[:, None, None, :]
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        K, B, T = idx.shape
+        cfg = self.config
+        if K != self.n_models:
+            raise ValueError(f"StackedTransformer: a batch for {K} models, the family has {self.n_models}")
+        if T > cfg.context_length:
+            raise ValueError(f"sequence length {T} exceeds context_length {cfg.context_length}")
+        C, V, nh = cfg.d_model, cfg.vocab_size, cfg.n_head
+        offsets = (torch.arange(K, device=idx.device) * V).view(K, 1, 1)
+        x = F.embedding(idx + offsets, self.token_embedding.view(K * V, C))  # (K, B, T, C)
+        x = x + self.position_embedding[:, None, :T, :]
+        x = F.dropout(x, cfg.dropout, self.training)
+        for i in range(cfg.n_layer):
+            h = self._layer_norm(x, self.ln_attn_w[i], self.ln_attn_b[i]).reshape(K, B * T, C)
+            qkv = torch.baddbmm(self.qkv_b[i], h, self.qkv_w[i])  # (K, B·T, 3C)
+            q, k, v = qkv.view(K * B, T, 3 * C).split(C, dim=2)  # each (K·B, T, C)
+            # (K·B, T, C) -> (K·B, n_head, T, head_dim)
+            q, k, v = (t.view(K * B, T, nh, C // nh).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                               dropout_p=cfg.dropout if self.training else 0.0)
+            y = y.transpose(1, 2).reshape(K, B * T, C)  # (K·B, n_head, T, hd) -> (K, B·T, C)
+            x = x + torch.baddbmm(self.proj_b[i], y, self.proj_w[i]).view(K, B, T, C)
+            h = self._layer_norm(x, self.ln_mlp_w[i], self.ln_mlp_b[i]).reshape(K, B * T, C)
+            u = F.gelu(torch.baddbmm(self.up_b[i], h, self.up_w[i]))  # (K, B·T, mlp_ratio·C)
+            u = torch.baddbmm(self.down_b[i], u, self.down_w[i]).view(K, B, T, C)
+            x = x + F.dropout(u, cfg.dropout, self.training)
+        h = self._layer_norm(x, self.ln_final_w, self.ln_final_b).reshape(K, B * T, C)
+        out = self.token_embedding.transpose(1, 2) if self.unembedding is None else self.unembedding  # (K, C, V)
+        return torch.bmm(h, out).view(K, B, T, V)
+
+    def ordered_parameters(self) -> list[nn.Parameter]:
+        return [slot for slot, _ in self._pairs_of_shapes()]
+
+    def _pairs_of_shapes(self):
+        # the stacked slots in _pairs order, with whether the member's tensor is a matrix (decayed)
+        slots = [(self.token_embedding, True), (self.position_embedding, True), (self.ln_final_w, False),
+                 (self.ln_final_b, False)]
+        if self.unembedding is not None:
+            slots.append((self.unembedding, True))
+        for i in range(self.config.n_layer):
+            for name, _, transpose in self._LAYOUT:
+                slots.append((getattr(self, name)[i], transpose))
+        return slots
+
+    def decay_mask(self) -> list[bool]:
+        """Weight decay on the members' matrices only (weights and embeddings), as :func:`train.make_optimizer`."""
+        return [matrix for _, matrix in self._pairs_of_shapes()]
+
+
+def build_transformer_family(config: TransformerConfig, init_seeds: Sequence[int], dtype=torch.float32,
+                             device: torch.device | str | None = None) -> StackedTransformer:
+    """A :class:`StackedTransformer` whose model k has exactly the initial weights of
+    ``seeded(lambda: Transformer(config), init_seeds[k])`` — the same as a sequential run would use."""
+    device = torch.device(device) if device is not None else default_device()
+    models = [seeded(lambda: Transformer(config), int(s)).to(dtype=dtype) for s in init_seeds]
+    return StackedTransformer.from_models(models).to(device)
 
 
 def build_mlp_family(config: MLPConfig, init_seeds: Sequence[int], dtype=torch.float32,
