@@ -54,12 +54,12 @@ bash setup.sh                                                          # once: .
 .venv/bin/papermill -k python3 student/00_power_laws.ipynb out.ipynb   # run a chapter (or open it in Jupyter)
 ```
 
-- `student/` — the chapters with the exercises' solutions removed. Each exercise asks you to assign your
-  answer to a variable (`ex1 = ...`) and checks it at once: `grader.check("ex1", globals())` says whether
-  it is right, using the numbers of *your* run.
+- `student/` — the chapters with the exercises' solutions removed. Where an exercise asks you to assign
+  your answer to a variable (`ex1 = ...`), `grader.check("ex1", globals())` says at once whether it is
+  right, using the numbers of *your* run; the other exercises are compared with the teacher's solutions.
 - `teacher/` — the same chapters with the solutions.
-- `chapters/checks/` — the exercises' tests (Otter-Grader's format: a teacher can grade a class's
-  notebooks with `otter grade`).
+- `chapters/checks/` (where present) — the checked exercises' tests (Otter-Grader's format: a teacher can
+  grade a class's notebooks with `otter grade`).
 - `-p smoke True` runs a chapter's code with tiny sizes in under a minute (it decides nothing);
   `-p profile full` runs it at paper-like scale on a GPU.
 
