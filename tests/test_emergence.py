@@ -152,6 +152,10 @@ N8 = np.geomspace(1e3, 6e4, 8)
 
 def test_profiles_and_smoke_overrides():
     assert set(em.PROFILES) == {"ci", "full"}
+    ci, full = em.PROFILES["ci"], em.PROFILES["full"]
+    # full is the larger design: a wider ladder, more steps and a larger test set, longer answers
+    assert len(full["ladder"]) > len(ci["ladder"]) and full["steps"] > ci["steps"] and full["n_test"] > ci["n_test"]
+    assert max(full["train_digits"]) > max(ci["train_digits"]) and full["default_digits"] > ci["default_digits"]
     assert set(em.SMOKE_OVERRIDES) <= set(em.PROFILES["ci"]) and set(em.PROFILES["ci"]) == set(em.PROFILES["full"])
     smoke = params.select_profile("full", em.PROFILES, smoke=True, smoke_overrides=em.SMOKE_OVERRIDES)
     assert smoke["steps"] <= 50 and len(smoke["ladder"]) <= 3 and smoke["n_test"] <= 50
@@ -232,7 +236,10 @@ def test_es_floor_keeps_the_score_finite():
     flat_then_jump = np.array([0, 0, 0, 0, 0, 0.01, 0.3, 0.9])
     assert em.emergence_score(N8, flat_then_jump) == np.inf
     assert np.isfinite(em.emergence_score(N8, flat_then_jump, resolution=1 / 900))
-    assert em.es_ratio(N8, flat_then_jump, -np.arange(8.0), 900, 5) != em.es_ratio(N8, flat_then_jump, np.arange(8.0), 900, 5)
+    # a similarity that falls with N makes the ratio meaningless (NaN); one that climbs one unit a step
+    # gives ES(sim) = 7 against ES(em) = 0.9 / (1/900) = 810 (floored step)
+    assert np.isnan(em.es_ratio(N8, flat_then_jump, -np.arange(8.0), 900, 5))
+    assert em.es_ratio(N8, flat_then_jump, np.arange(8.0), 900, 5) == pytest.approx(810 / 7)
 
 
 def test_e1_controls():
