@@ -186,7 +186,7 @@ def test_C1_precondition_fails_when_the_minimum_is_off_the_grid():
 
 def test_C2_positive_control():
     m, _ = _grid_measurements(HALF, 2000.0)  # embeddings are most of the parameters at these sizes
-    assert judge(CLAIMS["C2"], m["C2"], "ci").verdict == REPRODUCED
+    assert judge(CLAIMS["C2"], m["C2"], "full").verdict == REPRODUCED
 
 
 def test_C2_negative_control():
@@ -195,13 +195,13 @@ def test_C2_negative_control():
     family's embeddings are a few per cent: re-counted, the minima barely change their slope."""
     m, grid = _grid_measurements(HALF, 600.0, budgets=(1e13, 2.2e13, 5e13, 1e14))
     assert grid.predicted_bias["difference"] >= 0.07 and grid.approach2.min_interior_margin > 0.1
-    assert judge(CLAIMS["C2"], m["C2"], "ci").verdict == NOT_REPRODUCED
+    assert judge(CLAIMS["C2"], m["C2"], "full").verdict == NOT_REPRODUCED
 
 
 def test_C2_precondition_fails_without_embeddings():
     m, grid = _grid_measurements(HALF, 0.0)  # no embeddings: nothing to predict, the two countings coincide
     assert abs(grid.predicted_bias["difference"]) < 1e-9 and abs(m["C2"].estimate) < 0.01
-    v = judge(CLAIMS["C2"], m["C2"], "ci")
+    v = judge(CLAIMS["C2"], m["C2"], "full")
     assert v.verdict.startswith("inconclusive") and "predicted_bias" in v.reason
 
 
@@ -219,7 +219,7 @@ def test_predicted_counting_bias():
 
 def test_C3_positive_control():
     m, _ = _grid_measurements(HALF, 300.0)
-    assert judge(CLAIMS["C3"], m["C3"], "ci").verdict == REPRODUCED
+    assert judge(CLAIMS["C3"], m["C3"], "full").verdict == REPRODUCED
 
 
 def test_C3_negative_control():
@@ -239,7 +239,7 @@ def test_C3_negative_control():
     grid = co.analyse_grid(pd.DataFrame(rows), {**co.PROFILES["ci"], **FAST}, seed=0, family=family)
     assert grid.surface.a == pytest.approx(STEEP.a, abs=0.01) and grid.approach2.min_interior_margin > 0.1
     m = co.measure(grid, _GADRE, co.reconciliation_statistic(), seeds=[0, 1])
-    assert judge(CLAIMS["C3"], m["C3"], "ci").verdict == NOT_REPRODUCED
+    assert judge(CLAIMS["C3"], m["C3"], "full").verdict == NOT_REPRODUCED
 
 
 def _cells(table):
@@ -281,7 +281,7 @@ def test_C3_is_inconclusive_when_the_surface_misses_the_runs():
     table["val_loss"] *= np.where(table["size_index"] % 2 == 0, 1.04, 1.0)
     grid = co.analyse_grid(table, {**co.PROFILES["ci"], **FAST}, seed=0, family=family)
     m = co.measure(grid, _GADRE, co.reconciliation_statistic(), seeds=[0, 1, 2])
-    v = judge(CLAIMS["C3"], m["C3"], "ci")
+    v = judge(CLAIMS["C3"], m["C3"], "full")
     assert v.verdict == INCONCLUSIVE and "surface_fit" in v.reason
 
 
@@ -382,3 +382,31 @@ def test_run_isoflop_smoke():
     result = co.run_isoflop(specs[0])
     assert 0 < result["val_loss"] < 6 and result["n_total"] > result["n_nonemb"]
     assert result["flops_total"] == pytest.approx(6 * result["n_total"] * result["tokens"])
+
+
+# --- the simulation audit ----------------------------------------------------------------------------
+
+def test_audit_protocol():
+    from scalinglab import audit
+
+    audit.check_module(co)
+    assert {"paper", "kaplan", "steep", "no_embedding"} <= set(co.WORLDS)
+
+
+def test_audit_paper_world_reproduces_C1_and_kaplan_does_not():
+    from scalinglab import audit
+
+    paper = audit.rates(co, "paper", n_sims=6, seed=1)["C1"]
+    kaplan = audit.rates(co, "kaplan", n_sims=6, seed=1)["C1"]
+    assert paper["reproduced"] >= 0.8 and kaplan["reproduced"] == 0.0
+
+
+def test_analyse_tracks_the_world():
+    s = select_profile("ci", co.PROFILES)
+    half = co.analyse(co.simulate(co.WORLDS["paper"], s, 3), s, 3)
+    steep = co.analyse(co.simulate(co.WORLDS["kaplan"], s, 3), s, 3)
+    assert half["C1"].estimate < 0.6 < steep["C1"].estimate
+    assert judge(CLAIMS["C1"], half["C1"], "ci").verdict == REPRODUCED
+    assert judge(CLAIMS["C1"], steep["C1"], "ci").verdict != REPRODUCED
+    none = co.analyse(co.simulate(co.WORLDS["no_embedding"], s, 3), s, 3)
+    assert abs(none["C2"].estimate) < 1e-6 and half["C2"].estimate > 0.05
