@@ -682,7 +682,7 @@ CLAIMS = [
                               "the band [0.35, 0.65] comes from no paper, and the simulation audit showed that the "
                               "design cannot place the minima without bias: each budget's sizes are centred on a "
                               "C^0.5 guess, and a parabola fitted to an asymmetric valley is pulled towards the "
-                              "window's centre, so a world with a = 0.85 measures about 0.63, inside the old band. "
+                              "window's centre, so a synthetic surface with a = 0.85 measured about 0.63, inside the old band. "
                               "The claim that this design can test is the one that separates the two papers: a "
                               "below the midpoint of Chinchilla's 0.50 and Kaplan's 0.73, audited against worlds "
                               "with a = 0.73 and a = 0.85; and a bootstrap over three seeds does not cover, so the "
@@ -717,10 +717,10 @@ CLAIMS = [
                               "form, and compared with the minima it says something only where that form follows "
                               "the IsoFLOP valleys (added after the runs at seeds 1–3, when the surface missed the "
                               "cell means by about four standard errors at seed 1). The simulation audit then showed "
-                              "that at ci the claim cannot be decided honestly: in a world with a = 0.85 the "
-                              "window-centred parabolas measure about 0.63 while the surface recovers 0.85, so the "
-                              "two disagree because of the grid, and a well-specified ci world is decided "
-                              "mostly on the grid's bias; C3 is decided only at full, where the windows are wider"),)),
+                              "that the ci design cannot make C3 false: even in a world with a = 0.85 the "
+                              "window-centred parabolas' noise-free exponent differs from the surface's by only about "
+                              "0.06, inside ±0.15, so no rival world the audit can build refutes it at ci; C3 is "
+                              "reported at ci and decided only at full"),)),
     Claim(id="C4", statement="Chinchilla's law, re-measured in non-embedding parameters over Kaplan's range, gives "
           "Kaplan's exponent 0.73; in total parameters it gives 0.5.",
           source="Pearce & Song 2024 (0.74–0.78 and 0.46–0.51); Kaplan et al. 2020; Hoffmann et al. 2022",
