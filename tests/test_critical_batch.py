@@ -12,7 +12,9 @@ import torch
 
 os.environ.setdefault("SCALINGLAB_THREADS", "1")  # tiny models: one thread is fastest, above all on a busy machine
 
+from scalinglab import audit
 from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
+from scalinglab.intervals import jackknife_interval
 from scalinglab.experiments import critical_batch as cb
 from scalinglab.experiments.critical_batch import (BatchSizeFamilySpec, NoiseRunSpec, StepsTable, TeacherTask,
                                                    best_over_learning_rates, eval_step_grid, fit_step_batch_law,
@@ -56,7 +58,54 @@ def test_out_of_sample_errors_tell_the_law_from_a_power_law():
     power = 3000.0 * BATCH ** -0.7
     err_law, err_pow = cb.out_of_sample_errors(BATCH, power)
     assert err_pow < 1e-9 < err_law
-    assert all(math.isnan(v) for v in cb.out_of_sample_errors(BATCH[:4], law[:4]))  # 2 fitting points: no fit
+    assert all(math.isnan(v) for v in cb.out_of_sample_errors(BATCH[:4], law[:4], 2))  # 2 fitting points: no fit
+    # the held-out sizes are the largest ones: a curve that changes only there is judged only there
+    kinked = law * np.where(BATCH > 128, 3.0, 1.0)
+    assert cb.out_of_sample_errors(BATCH, kinked, 3)[0] == pytest.approx(math.log(3.0), rel=1e-6)
+    assert cb.out_of_sample_errors(BATCH, kinked, 4)[0] == pytest.approx(0.75 * math.log(3.0), abs=0.05)
+    with pytest.raises(ValueError):
+        cb.out_of_sample_errors(BATCH, law, len(BATCH))
+
+
+def test_hyperbola_excess_is_the_papers_curve_and_its_limits():
+    b_crit = 100.0
+    np.testing.assert_allclose(cb.hyperbola_excess(BATCH, b_crit, 1.0), b_crit / BATCH, rtol=1e-12)
+    np.testing.assert_allclose(cb.hyperbola_excess(BATCH, b_crit, 0.0), np.maximum(b_crit / BATCH - 1, 0), atol=1e-12)
+    for c in (0.25, 1.0, 4.0):  # the product (S/S_min − 1)(E/E_min − 1) with E = B·S, E_min = S_min·B_crit
+        x = cb.hyperbola_excess(BATCH, b_crit, c)
+        e_over = BATCH * (1 + x) / b_crit
+        np.testing.assert_allclose(x * (e_over - 1), c, rtol=1e-9)
+        assert cb.hyperbola_excess(b_crit, b_crit, c) == pytest.approx(math.sqrt(c))
+
+
+def test_fit_bend_law_reads_the_shape_of_the_bend():
+    b_crit = np.array([100.0, 200.0, 300.0])
+    s_min = np.array([5.0, 8.0, 14.0])
+    curve = lambda c: s_min * (1 + cb.hyperbola_excess(BATCH[:, None], b_crit[None, :], c))  # noqa: E731
+    for c in (0.25, 1.0, 4.0):
+        fit = cb.fit_bend_law(BATCH, curve(c))
+        assert fit.shape == pytest.approx(c, rel=1e-3)
+        np.testing.assert_allclose(fit.b_crit, b_crit, rtol=1e-3)
+        np.testing.assert_allclose(fit.steps(BATCH, 1), curve(c)[:, 1], rtol=1e-3)
+    power = 3000.0 * BATCH[:, None] ** -0.8 * np.array([1.0, 2.0, 4.0])
+    assert cb.fit_bend_law(BATCH, power).shape > 2 * cb.PRODUCT_BAND[1]  # no bend reads as a very soft one
+    assert cb.fit_bend_law(BATCH, power, "gamma").shape == pytest.approx(0.8, abs=0.03)
+    corner = s_min * np.maximum(1.0, b_crit / BATCH[:, None])
+    assert cb.fit_bend_law(BATCH, corner).shape < cb.PRODUCT_BAND[0] / 2
+    # why γ does not decide B1: it reads a hard corner as nearly the paper's hyperbola
+    assert cb.fit_bend_law(BATCH, corner, "gamma").shape < cb.PRODUCT_BAND[1]
+    gamma = s_min * (1 + (b_crit / BATCH[:, None]) ** 1.3)
+    assert cb.fit_bend_law(BATCH, gamma, "gamma").shape == pytest.approx(1.3, rel=1e-3)
+    with pytest.raises(ValueError):
+        cb.fit_bend_law(BATCH[:3], curve(1.0)[:3])
+    with pytest.raises(ValueError):
+        cb.fit_bend_law(BATCH, curve(1.0), "quadratic")
+
+
+def test_seed_mean_steps_is_geometric_and_drops_unreached_cells():
+    per_seed = np.array([[[1.0, 4.0]], [[4.0, np.inf]]])
+    out = cb.seed_mean_steps(per_seed)
+    assert out[0, 0] == pytest.approx(2.0) and math.isnan(out[0, 1])
 
 
 def test_best_over_learning_rates_and_stop_rule():
@@ -114,6 +163,13 @@ def test_claims_are_well_formed():
     assert all(c.revisions for c in cb.CLAIMS)  # every criterion differs from the previous edition's
     edge = [p for p in CLAIMS["B1"].preconditions if p.name == "lr_edge_share"][0]
     assert edge.requirement.holds(0.2) and not edge.requirement.holds(0.21)
+    # B1's band: the geometric midpoints between c = 1 and the bent rivals of the audit
+    lo, hi = cb.PRODUCT_BAND
+    assert lo == pytest.approx(math.sqrt(cb.WORLDS["sharp_bend"].c)) and hi == pytest.approx(math.sqrt(cb.WORLDS["soft_bend"].c))
+    assert CLAIMS["B1"].criterion.low == lo and CLAIMS["B1"].criterion.high == hi
+    assert CLAIMS["B1"].method == "jackknife_t" and all(c.method == "seed_t" for c in cb.CLAIMS[1:])
+    # preconditions must not depend on the outcome they guard: no B_crit-inside test where a rival has no bend
+    assert "bend_inside" not in {p.name for c in (CLAIMS["B1"], CLAIMS["B2"]) for p in c.preconditions}
 
 
 def test_family_spec_seeds_and_key():
@@ -197,21 +253,37 @@ def _verdict(claim_id, measurement, profile="ci"):
 
 def test_b1_controls():
     good = _table(law([150, 200, 250]))
-    assert _verdict("B1", cb.measure_b1(good)) == REPRODUCED
-    noisy = _table(law([150, 200, 250]), sigma=0.8, seed=1)  # the law's shape buried in seed noise
-    m = cb.measure_b1(noisy)
-    assert m.preconditions["bend_inside"] == 1.0 and m.preconditions["lr_edge_share"] == 0.0
-    assert _verdict("B1", m) == NOT_REPRODUCED
+    m = cb.measure_b1(good)
+    assert m.estimate == pytest.approx(1.0, abs=0.1) and m.details["gamma"] == pytest.approx(1.0, abs=0.02)
+    assert _verdict("B1", m) == REPRODUCED
+    power = _table(lambda B, j: 3000.0 * (j + 1) * B ** -0.8)  # the rival of the previous edition's R² criterion
+    assert _verdict("B1", cb.measure_b1(power)) == NOT_REPRODUCED
+    corner = _table(lambda B, j: (5.0, 8.0, 14.0)[j] * max(1.0, 200.0 / B))  # a bend of the wrong shape
+    assert _verdict("B1", cb.measure_b1(corner)) == NOT_REPRODUCED
+    noisy = _table(law([150, 200, 250]), sigma=0.8, seed=1)  # the law buried in seed noise: nothing is decided
+    assert judge(CLAIMS["B1"], cb.measure_b1(noisy), "ci").reason.startswith("underpowered")
     # the precondition: best rates on the grid's edge make S an upper bound, so nothing is decided
     assert judge(CLAIMS["B1"], cb.measure_b1(_table(law([150, 200, 250]), edge=True)), "ci").reason.startswith(
         "precondition failed")
+
+
+def test_b1_interval_is_the_delete_one_seed_jackknife():
+    table = _table(law([150, 200, 250]), n_seeds=5, sigma=0.1, seed=3)
+    m = cb.measure_b1(table)
+
+    def log_c(groups):
+        return math.log(cb.fit_bend_law(table.batch_sizes, cb.seed_mean_steps(table.per_seed[list(groups)])).shape)
+
+    lo, hi = jackknife_interval(log_c, list(range(5)))
+    assert m.interval == pytest.approx((math.exp(lo), math.exp(hi)), rel=1e-4)
+    assert m.estimate == pytest.approx(math.exp(log_c(range(5))), rel=1e-6)
 
 
 def test_b2_controls():
     assert _verdict("B2", cb.measure_b2(_table(law([150, 200, 250])))) == REPRODUCED
     power = _table(lambda B, j: 3000.0 * (j + 1) * B ** -0.7)  # no bend: a power law predicts better
     m = cb.measure_b2(power)
-    assert m.preconditions["bend_inside"] == 1.0
+    assert m.preconditions == {"lr_edge_share": 0.0}
     assert _verdict("B2", m) == NOT_REPRODUCED
 
 
@@ -316,3 +388,47 @@ def test_b6_targets_read_the_best_rate_at_each_reference_step():
     (targets,) = cb.b6_targets([spec], [res], [2, 4])
     assert targets == pytest.approx([min(2.1, 1.6), min(1.1, 1.5)])
     assert len(cb.b6_specs(settings, task, 0, [targets])) == len(settings["b6_batch_sizes"])
+
+
+# ---- the simulation audit -----------------------------------------------------------------------------------------
+
+def test_module_is_auditable_and_every_rival_refutes_its_claim():
+    audit.check_module(cb)
+    for c in cb.CLAIMS:
+        assert c.rivals and all(r in cb.WORLDS for r in c.rivals)
+    settings = audit.audit_settings(cb, "ci")
+    paper = cb.truth(cb.WORLDS["paper"], settings)
+    assert paper["B1"] == pytest.approx(1.0, rel=1e-4)
+    for c in cb.CLAIMS:  # each claim true in the paper world and false in every one of its rivals
+        assert CLAIMS[c.id].criterion.holds(paper[c.id]), c.id
+        for r in c.rivals:
+            assert not CLAIMS[c.id].criterion.holds(cb.truth(cb.WORLDS[r], settings)[c.id]), (c.id, r)
+
+
+def test_simulate_is_shaped_like_the_real_sweep():
+    settings = audit.audit_settings(cb, "ci")
+    obs = cb.simulate(cb.WORLDS["paper"], settings, 0)
+    table, noise, (frame, edge) = obs["table"], obs["noise"], obs["b6"]
+    assert table.per_seed.shape == (settings["n_seeds"], len(settings["batch_sizes"]), len(settings["excess_targets"]))
+    np.testing.assert_allclose(table.excess, settings["excess_targets"])
+    assert noise["replicate"].nunique() == settings["noise_seeds"]
+    spec = cb.noise_specs(settings, cb.make_task(0), 0, 0.01)[0]  # the real runs' checkpoints
+    assert sorted(noise["step"].unique()) == cb.noise_checkpoint_steps(spec.steps, spec.n_checkpoints)
+    task = cb.make_task(0)
+    for w in settings["b6_widths"]:
+        assert cb.mlp_params(task.input_dim, (w, w), task.n_classes) == cb.n_params(task, (w, w))
+    assert len(frame) == len(settings["b6_widths"]) * len(settings["b6_ref_steps"]) and edge == 0.0
+    assert {f"b_crit_r{r}" for r in range(settings["b6_seeds"])} <= set(frame.columns)
+    again = cb.simulate(cb.WORLDS["paper"], settings, 0)
+    np.testing.assert_array_equal(again["table"].per_seed, table.per_seed)  # deterministic in the seed
+    assert set(cb.analyse(obs, settings, 0)) == {c.id for c in cb.CLAIMS}
+
+
+def test_small_audit_paper_reproduces_more_often_than_the_rivals():
+    paper = audit.rates(cb, "paper", 12, "ci", seed=5)
+    assert paper["B1"]["reproduced"] >= 0.5 and paper["B2"]["reproduced"] >= 0.8
+    power = audit.rates(cb, "power_law", 6, "ci", seed=5)
+    corner = audit.rates(cb, "hard_corner", 6, "ci", seed=5)
+    for rates in (power, corner):
+        assert rates["B1"]["reproduced"] == 0.0 and rates["B1"]["not_reproduced"] >= 0.5
+    assert power["B2"]["reproduced"] == 0.0 and power["B2"]["not_reproduced"] >= 0.5
