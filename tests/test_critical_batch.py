@@ -167,7 +167,7 @@ def test_claims_are_well_formed():
     lo, hi = cb.PRODUCT_BAND
     assert lo == pytest.approx(math.sqrt(cb.WORLDS["sharp_bend"].c)) and hi == pytest.approx(math.sqrt(cb.WORLDS["soft_bend"].c))
     assert CLAIMS["B1"].criterion.low == lo and CLAIMS["B1"].criterion.high == hi
-    assert CLAIMS["B1"].method == "jackknife_t" and all(c.method == "seed_t" for c in cb.CLAIMS[1:])
+    assert [c.method for c in cb.CLAIMS] == ["jackknife_t", "seed_t", "jackknife_t", "seed_t", "seed_t", "seed_t"]
     # preconditions must not depend on the outcome they guard: no B_crit-inside test where a rival has no bend
     assert "bend_inside" not in {p.name for c in (CLAIMS["B1"], CLAIMS["B2"]) for p in c.preconditions}
 
@@ -399,10 +399,14 @@ def test_module_is_auditable_and_every_rival_refutes_its_claim():
     settings = audit.audit_settings(cb, "ci")
     paper = cb.truth(cb.WORLDS["paper"], settings)
     assert paper["B1"] == pytest.approx(1.0, rel=1e-4)
+    def clearly_inside(criterion, value, margin=0.05):  # the margin absorbs the Monte Carlo truths' error
+        return ((criterion.low is None or value > criterion.low + margin)
+                and (criterion.high is None or value < criterion.high - margin))
+
     for c in cb.CLAIMS:  # each claim true in the paper world and false in every one of its rivals
-        assert CLAIMS[c.id].criterion.holds(paper[c.id]), c.id
-        for r in c.rivals:
-            assert not CLAIMS[c.id].criterion.holds(cb.truth(cb.WORLDS[r], settings)[c.id]), (c.id, r)
+        assert clearly_inside(c.criterion, paper[c.id]), c.id
+        for r in c.rivals:  # a direction that does not hold (no growth at all) counts as false
+            assert not clearly_inside(c.criterion, cb.truth(cb.WORLDS[r], settings)[c.id]), (c.id, r)
 
 
 def test_simulate_is_shaped_like_the_real_sweep():
