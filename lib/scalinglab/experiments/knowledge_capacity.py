@@ -8,20 +8,25 @@ the data order is a fresh random permutation per epoch.
 
 **Stored bits.** For each training fact, the model's cross-entropy on the value in bits (its full
 next-token distribution, all tokens of the vocabulary) gives a saving ``log₂ K − CE`` over guessing;
-the issue-level measure is Σ_facts max(0, log₂ K − CE) (:func:`stored_bits`). Without the clipping
+the chapter's measure is Σ_facts max(0, log₂ K − CE) (:func:`stored_bits`). Without the clipping
 the sum is a lower bound on what the weights hold about the values (a code that uses the model needs
 Σ CE bits; Morris et al. 2025's compression argument). The clipping keeps confident errors from
 cancelling facts that are known, but it also counts chance savings on facts the model does not know;
 the chapter therefore measures the same sum on a **control** table — the same names with values
 drawn afresh, which the model has never seen — and reports *net* stored bits = stored(train) −
-stored(control) (:func:`net_stored_bits`). On the trained models the net figure is within a few per
-cent of the unclipped lower bound (both are reported).
+stored(control) (:func:`net_stored_bits`). Both the net figure and the unclipped lower bound (the
+papers' loss-based measure) are reported; the chapter measures their ratio on its runs.
 
 **Capacity** is a size's peak of net stored bits over the grid of table sizes (Allen-Zhu & Li also
 take the peak over data sizes). Bits per parameter divide by all parameters (:math:`P`, tied
-embeddings counted once) or by the non-embedding parameters (:math:`N`); the capacity law (Q2) is
-pre-registered on :math:`N` (the embedding's share of :math:`P` changes along the ladder), the
-ratios (Q3–Q5) on :math:`P`, as the papers divide by model size.
+embeddings counted once) or by the non-embedding parameters (:math:`N`); the claims count in
+:math:`P`, as both papers do, and report :math:`N` beside it. The embedding's share of :math:`P` falls
+along the ladder, so capacity ∝ :math:`P` (the papers) and capacity ∝ :math:`N` (the rival: the
+embedding stores nothing) predict different slopes on :math:`P` (Q2).
+
+**The simulation audit** (:data:`WORLDS`, :func:`simulate`, :func:`analyse`, :func:`truth`): synthetic
+sweeps of the same design from a :class:`CapacityWorld` — the papers' capacity ratios and rivals in
+which one claim is false — run through the same :func:`measure` as the real runs.
 
 Used by: chapter 06 (knowledge capacity).
 """
