@@ -438,7 +438,7 @@ def main(argv=None) -> int:
                         help="execute with -p smoke True: tiny sizes, every verdict inconclusive (a check of the "
                              "pipeline and of a profile's code path, in minutes)")
     parser.add_argument("--audit-sims", type=int, default=None,
-                        help="simulations per world of each chapter's audit (default: 200, enough that a coverage of 95 %% is not read as one below the 92 %% bar by chance; 3 with --smoke; 0 skips it)")
+                        help="simulations per world of each chapter's audit (default: 60; 3 with --smoke; 0 skips it)")
     parser.add_argument("--out", default=None,
                         help="put _book/ and _build/ under this folder instead of the repository root")
     args = parser.parse_args(argv)
@@ -476,7 +476,7 @@ def main(argv=None) -> int:
         env["SCALINGLAB_RESULTS_DIR"] = str((STAGE / nb.relative_to(ROOT)).parent)
         page_records.append(execute_chapter(nb, args.profile, args.seed, budget, env, smoke=args.smoke))
     total = time.perf_counter() - total_start
-    audit_sims = args.audit_sims if args.audit_sims is not None else (3 if args.smoke else 200)
+    audit_sims = args.audit_sims if args.audit_sims is not None else (3 if args.smoke else 60)
     audit_record = (audit_chapters(notebooks, args.profile, args.seed, audit_sims, args.smoke, env)
                     if audit_sims > 0 else {"chapters": [], "n_sims": 0, "ok": True, "problems": {}})
 
