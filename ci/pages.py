@@ -246,7 +246,8 @@ def audit_text(v: dict) -> str | None:
         return None
     worlds = a.get("worlds") or {}
     paper = worlds.get("paper") or {}
-    n = paper.get("n") or a.get("n_sims")
+    n = a.get("n_sims") or paper.get("n")
+    n_paper = paper.get("n") or n
     rivals = []
     for r in a.get("rivals") or []:
         x = worlds.get(r) or {}
@@ -255,7 +256,8 @@ def audit_text(v: dict) -> str | None:
                       f" (false-positive rate), not reproduced {_rate(x.get('not_reproduced'))}")
     cover = f"; the 95 % interval covered the paper world's true value in {_rate(a.get('coverage'))}" \
         if a.get("coverage") is not None else ""
-    return (f"**Audit** ({n} simulated runs of this design per world, profile `{a.get('profile')}`): paper world "
+    return (f"**Audit** ({n} simulated runs of this design per world"
+            + (f", {n_paper} in the paper world" if n_paper != n else "") + f", profile `{a.get('profile')}`): paper world "
             f"reproduced {_rate(a.get('power'))} (power); " + "; ".join(rivals) + cover + ".")
 
 

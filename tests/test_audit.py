@@ -58,6 +58,17 @@ def test_rates_power_false_positives_and_coverage():
     assert set(fields["worlds"]) == {"paper", "null"} and fields["worlds"]["null"]["n"] == 400
 
 
+def test_the_paper_world_gets_enough_simulations_to_measure_coverage():
+    # 40 per world, but the paper world (power and coverage) gets MIN_PAPER_SIMS; the rival keeps 40
+    mod = _toy()
+    for report in (audit.audit(mod, n_sims=40, seed=7), audit.audit_many([mod], n_sims=40, seed=7)[0]):
+        assert report.rates["paper"]["T1"]["n"] == audit.MIN_PAPER_SIMS
+        assert report.rates["null"]["T1"]["n"] == 40
+    same = audit.audit(mod, n_sims=40, seed=7).rates["paper"]["T1"]
+    assert same == audit.audit_many([mod], n_sims=40, seed=7, chunk=7)[0].rates["paper"]["T1"]
+    assert audit.audit(mod, n_sims=500, seed=7).rates["paper"]["T1"]["n"] == 500   # a floor, not a cap
+
+
 def test_a_design_that_decides_by_itself_is_caught():
     # a threshold below the null's mean: the rival world comes out reproduced, and the bar says so
     mod = _toy(threshold=-1.0)
