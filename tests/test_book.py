@@ -70,6 +70,20 @@ def test_every_chapter_produced_verdicts(built_book):
 
 
 @pytest.mark.slow
+def test_every_checked_exercise_passes_its_solution_and_fails_blank_and_wrong_answers(built_book):
+    """On the real ci runs: each chapter with Otter checks (``chapters/checks/<chapter>/``) ran every check,
+    its reference solution passed, and a blank and a plausible wrong answer failed."""
+    checked = sorted(p for p in (ROOT / "chapters" / "checks").iterdir() if p.is_dir())
+    assert checked
+    for folder in checked:
+        record = json.loads((ROOT / "_book" / "chapters" / f"{folder.name}.exercises.json").read_text())
+        names = sorted((p.stem for p in folder.glob("ex*.py")), key=lambda n: (len(n), n))
+        assert record["checks"] == names and sorted(record["exercises"]) == sorted(names), record
+        for name, entry in record["exercises"].items():
+            assert entry == {"passed": True, "blank_fails": True, "wrong_fails": True}, (folder.name, name, entry)
+
+
+@pytest.mark.slow
 def test_every_chapter_within_its_budget(built_book):
     for rec in built_book["runner"]["chapters"]:
         assert rec["ok"], rec

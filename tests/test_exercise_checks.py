@@ -1,0 +1,59 @@
+"""The chapters' checked exercises, offline: each chapter's own exercise cells (solutions and checks) run on
+results simulated by its module (``simulate`` in the paper world, then the chapter's ``analyse``), and every
+reference solution must pass its Otter-Grader check while a blank and a plausible wrong answer fail it.
+The end-to-end build checks the same on the real runs (``tests/test_book.py``)."""
+
+import types
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab import audit, exercises
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKED = sorted(p.name for p in (ROOT / "chapters" / "checks").iterdir() if p.is_dir())
+
+
+def _env_06(seed):
+    from scalinglab.experiments import knowledge_capacity as kc
+
+    settings = audit.audit_settings(kc, "ci")
+    table = kc.simulate(kc.WORLDS["paper"], settings, seed)
+    return {"kc": kc, "table": table, "plateau": kc.plateau_table(table),
+            "measured": kc.analyse(table, settings, seed)}
+
+
+ENVS = {"06_knowledge_capacity": _env_06}
+
+
+def exercise_cells(slug):
+    """The notebook's code cells from the one that makes the grader to the last check."""
+    nb = nbformat.read(ROOT / "chapters" / f"{slug}.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    start = next(i for i, s in enumerate(code) if "exercises.Grader(" in s)
+    return code[start:]
+
+
+def test_every_checked_chapter_has_an_offline_environment():
+    assert CHECKED, "no chapter has checked exercises"
+    assert set(CHECKED) <= set(ENVS), f"add an environment for {sorted(set(CHECKED) - set(ENVS))}"
+
+
+@pytest.mark.parametrize("slug", CHECKED)
+def test_reference_solutions_pass_and_blank_and_wrong_answers_fail(slug, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # Otter keeps a log in the working directory
+    monkeypatch.setenv("SCALINGLAB_RESULTS_DIR", str(tmp_path))
+    glued = {}
+    env = {"np": np, "pd": pd, "chapter": types.SimpleNamespace(glue=lambda k, v, display=False: glued.update({k: v})),
+           **ENVS[slug](seed=3)}
+    for source in exercise_cells(slug):
+        exec(compile(source, f"<{slug} exercise cell>", "exec"), env)
+    grader = env["grader"]
+    assert isinstance(grader, exercises.Grader) and grader.chapter == slug
+    assert sorted(grader.record) == grader.names() and len(grader.names()) >= 3, grader.record
+    for name, entry in grader.record.items():
+        assert entry == {"passed": True, "blank_fails": True, "wrong_fails": True}, (slug, name, entry)
+    assert all(np.isfinite(v) for v in glued.values() if isinstance(v, float)), glued
