@@ -26,7 +26,15 @@ def _env_06(seed):
             "measured": kc.analyse(table, settings, seed)}
 
 
-ENVS = {"06_knowledge_capacity": _env_06}
+def _env_04(seed):
+    from scalinglab.experiments import critical_batch as cb
+
+    settings = audit.audit_settings(cb, "ci")
+    table = cb.simulate(cb.WORLDS["paper"], settings, seed)["table"]
+    return {"critical_batch": cb, "table": table, "fit_table": cb.fit_frame(table), "steps": cb.steps_frame(table)}
+
+
+ENVS = {"04_critical_batch": _env_04, "06_knowledge_capacity": _env_06}
 
 
 def exercise_cells(slug):
