@@ -228,8 +228,7 @@ def test_theory_agrees_with_simulation(alpha_tot, f, strategy, theta):
 # --- measured values and the claims' controls ---------------------------------------------------
 
 _SETTINGS = dict(N=40, n_replicates=4, alpha_tot=[1, 4, 16, 64], crossover_fractions=[0.2],
-                 alpha_prune=[1, 4, 16], prune_fractions=[1.0, 0.2, 0.05], theory_panels=200, finite_n_band=0.1,
-                 n_resamples=200)
+                 alpha_prune=[1, 4, 16], prune_fractions=[1.0, 0.2, 0.05], theory_panels=200, finite_n_band=0.1)
 _THETA = 10.0
 
 
@@ -272,18 +271,18 @@ def test_relative_deviation_uses_the_band():
 
 
 def test_p0_controls(grid):
-    assert _verdict("P0", pruning.measure_agreement(_synthetic_fits(grid), grid, n_resamples=200)) == REPRODUCED
+    assert _verdict("P0", pruning.measure_agreement(_synthetic_fits(grid), grid)) == REPRODUCED
     off = _synthetic_fits(grid, lambda p, e: e * 1.6)
-    assert _verdict("P0", pruning.measure_agreement(off, grid, n_resamples=200)) == NOT_REPRODUCED
+    assert _verdict("P0", pruning.measure_agreement(off, grid)) == NOT_REPRODUCED
 
 
 def test_p0_quantile_ignores_one_wild_point_but_not_many(grid):
     wild = _synthetic_fits(grid, lambda p, e: np.where(np.arange(len(e)) == 3, e * 3.0, e))
-    m = pruning.measure_agreement(wild, grid, n_resamples=200)
+    m = pruning.measure_agreement(wild, grid)
     assert m.details["max_deviation"] > 1.0  # the maximum would fail
     assert _verdict("P0", m) == REPRODUCED
     many = _synthetic_fits(grid, lambda p, e: np.where(np.arange(len(e)) % 5 == 0, e * 1.5, e))
-    assert _verdict("P0", pruning.measure_agreement(many, grid, n_resamples=200)) == NOT_REPRODUCED
+    assert _verdict("P0", pruning.measure_agreement(many, grid)) == NOT_REPRODUCED
 
 
 def test_crossover_alpha():
@@ -293,7 +292,7 @@ def test_crossover_alpha():
 
 
 def test_p1_controls(grid):
-    m = pruning.measure_crossover(_synthetic_fits(grid), grid, n_resamples=200)
+    m = pruning.measure_crossover(_synthetic_fits(grid), grid)
     assert _verdict("P1", m) == REPRODUCED
 
     def swap(points, errors):
@@ -303,7 +302,7 @@ def test_p1_controls(grid):
         out[easy], out[hard] = errors[hard], errors[easy]
         return out
 
-    m = pruning.measure_crossover(_synthetic_fits(grid, swap), grid, n_resamples=200)
+    m = pruning.measure_crossover(_synthetic_fits(grid, swap), grid)
     assert _verdict("P1", m) == NOT_REPRODUCED
 
 
@@ -326,13 +325,13 @@ def _unpruned_everywhere(points, errors):
 
 
 def test_p2_controls(grid):
-    assert _verdict("P2", pruning.measure_pareto_growth(_synthetic_fits(grid), grid, n_resamples=200)) == REPRODUCED
+    assert _verdict("P2", pruning.measure_pareto_growth(_synthetic_fits(grid), grid)) == REPRODUCED
     flat = _synthetic_fits(grid, _unpruned_everywhere)
-    assert _verdict("P2", pruning.measure_pareto_growth(flat, grid, n_resamples=200)) == NOT_REPRODUCED
+    assert _verdict("P2", pruning.measure_pareto_growth(flat, grid)) == NOT_REPRODUCED
 
 
 def test_p3_controls(grid):
-    m = pruning.measure_imperfect_probe(_synthetic_fits(grid), grid, _THETA, n_resamples=200)
+    m = pruning.measure_imperfect_probe(_synthetic_fits(grid), grid, _THETA)
     assert _verdict("P3", m) == REPRODUCED
 
     def like_perfect(points, errors):
@@ -343,20 +342,156 @@ def test_p3_controls(grid):
             out[i] = errors[twin.index[0]]
         return out
 
-    m = pruning.measure_imperfect_probe(_synthetic_fits(grid, like_perfect), grid, _THETA, n_resamples=200)
+    m = pruning.measure_imperfect_probe(_synthetic_fits(grid, like_perfect), grid, _THETA)
     assert _verdict("P3", m) == NOT_REPRODUCED
 
 
-def test_point_summary_and_measure_on_a_tiny_sweep(store_root):
+def test_point_summary_and_analyse_on_a_tiny_sweep(store_root):
+    # a real (tiny) perceptron sweep through the chapter's own analysis: point_summary must hold each
+    # point's replicate mean and standard error, and analyse's P0 must be the quantile of those means'
+    # distances from the theory's band
     from scalinglab.runs import sweep
 
     settings = {**pruning.PROFILES["full"], **pruning.SMOKE_OVERRIDES}
-    specs = pruning.perceptron_specs(settings, seed=3, theta_deg=_THETA)
+    specs = pruning.perceptron_specs(settings, seed=3, theta_deg=pruning.THETA_DEG)
     fits = pruning.perceptron_table(specs, sweep(specs, pruning.run_perceptron, workers=1, progress=False))
-    grid_pts = pruning.grid_points(settings, _THETA)
-    fake = grid_pts.assign(theory=0.2, theory_lo=0.2, theory_hi=0.2)
-    summary = pruning.point_summary(fits, fake)
-    assert len(summary) == len(grid_pts) and np.all(summary.sim.between(0, 0.5)) and np.all(summary.se >= 0)
+    theory, points = pruning.design_theory(settings, pruning.THETA_DEG)
+    summary = pruning.point_summary(fits, points)
+    assert len(summary) == len(points)
+    for p in summary.sample(5, random_state=0).itertuples():
+        strategy = "full" if p.n_keep == p.P else p.strategy
+        e = fits[(fits.theta_deg == p.theta_deg) & (fits.P == p.P) & (fits.n_keep == p.n_keep)
+                 & (fits.strategy == strategy)].error.to_numpy()
+        assert len(e) == settings["n_replicates"]
+        assert p.sim == pytest.approx(e.mean()) and p.se == pytest.approx(e.std(ddof=1) / np.sqrt(len(e)))
+    nets = pruning.simulate_nets(pruning.WORLDS["paper"], settings, 0)
+    measured = pruning.analyse({"fits": fits, "theory": theory, "nets": nets, "theta_deg": pruning.THETA_DEG},
+                               settings, 0)
+    assert set(measured) == {c.id for c in pruning.CLAIMS}
+    dev = pruning.relative_deviation(summary.sim, summary.theory, summary.theory_lo, summary.theory_hi)
+    assert measured["P0"].estimate == pytest.approx(float(np.quantile(dev, pruning.P0_QUANTILE)))
+    lo, hi = measured["P0"].interval
+    assert lo <= measured["P0"].estimate <= hi
+    assert measured["P1"].preconditions["theory_inside"] > 0
+
+
+# --- the simulation audit ---------------------------------------------------------------------
+
+_CI = {**pruning.PROFILES["ci"]}
+
+
+def test_module_is_auditable():
+    from scalinglab import audit
+
+    audit.check_module(pruning)
+    for c in pruning.CLAIMS:
+        assert c.method in ("jackknife_t", "seed_t") and c.rivals
+
+
+def test_stored_theory_table_is_the_theory():
+    # the ci table the audit reads must be what the theory computes (a sample, θ = 0 and θ > 0)
+    theory, _ = pruning.design_theory(_CI, pruning.THETA_DEG)
+    rows = theory[(theory.f < 1)].sample(3, random_state=1)
+    rows = [*rows.itertuples(), *theory[theory.theta_deg > 0].sample(1, random_state=2).itertuples()]
+    for r in rows:
+        strategy = "random" if r.strategy == "full" else r.strategy
+        assert r.error == pytest.approx(pruning.perceptron_theory_error(r.alpha_tot, r.f, strategy, r.theta_deg,
+                                                                        _CI["theory_panels"]), rel=1e-9)
+
+
+def test_simulate_is_shaped_like_the_sweep():
+    obs = pruning.simulate(pruning.WORLDS["paper"], _CI, 0)
+    specs = pruning.perceptron_specs(_CI, 0, pruning.THETA_DEG)
+    real_keys = {(s.replicate, s.theta_deg, s.P, n, "full" if n == s.P else st) for s in specs for n, st in s.jobs}
+    fits = obs["fits"]
+    sim_keys = set(zip(fits.replicate, fits.theta_deg, fits.P, fits.n_keep, fits.strategy))
+    assert sim_keys == real_keys and len(fits) == len(real_keys)
+    assert fits.error.between(0, 0.5).all()
+    nets = obs["nets"]
+    per_cell = 1 + 2 * 4 * len(_CI["neural_fractions"])  # full + (random + 3 scored) × fractions × 2 budgets
+    assert len(nets) == len(_CI["n_train_sizes"]) * _CI["neural_replicates"] * per_cell
+    assert all(len(c) == _CI["n_test"] for c in nets.correct)
+    assert set(nets.method) == {"full", "random", "el2n keep-hard", "el2n keep-easy", "proto keep-hard"}
+    # noise at the documented level: the paper world's replicate spread of log error at a flat point
+    e = fits[(fits.theta_deg == 0) & (fits.P == 6400) & (fits.strategy == "full")].error
+    assert 0.03 < np.log(e).std(ddof=1) < 0.3
+
+
+def test_each_claim_is_true_in_paper_and_false_in_its_rivals():
+    truths = {w: pruning.truth(world, _CI) for w, world in pruning.WORLDS.items()}
+    for c in pruning.CLAIMS:
+        assert c.criterion.holds(truths["paper"][c.id]), c.id
+        for r in c.rivals:
+            # false in the rival, or (no better than random: a difference of exactly zero) on its boundary
+            t = truths[r][c.id]
+            assert not c.criterion.holds(t) or t == pytest.approx(c.criterion.thresholds[0], abs=1e-12), (c.id, r)
+    assert truths["paper"]["P1"] == pytest.approx(0.0, abs=1e-9)  # the paper world is the theory itself
+    # a frontier parallel to the unpruned curve grows across the decade only as much as the unpruned curve
+    # departs from its own power-law fit: as much as no pruning at all
+    assert truths["power_law"]["P2"] == pytest.approx(truths["no_ranking"]["P2"], rel=1e-6)
+    assert truths["power_law"]["P2"] < 0.6 * pruning.CLAIMS[2].criterion.thresholds[0]
+    assert truths["no_ranking"]["P3"] == pytest.approx(1.0, rel=1e-9)  # both probes prune like random
+
+
+def test_small_audit_paper_reproduces_more_often_than_the_rivals():
+    from scalinglab import audit
+
+    rates = {w: audit.rates(pruning, w, n_sims=8, profile="ci", seed=11) for w in pruning.WORLDS}
+    for c in pruning.CLAIMS:
+        for r in c.rivals:
+            assert rates[r][c.id]["reproduced"] <= 0.125, (c.id, r)
+            assert rates["paper"][c.id]["median_estimate"] != rates[r][c.id]["median_estimate"]
+    for cid in ("P0", "P1", "P2", "P3", "P5"):
+        assert rates["paper"][cid]["reproduced"] >= 0.75, cid
+    for cid in ("P4", "P6"):  # small effects: compare the estimates, not the verdicts
+        assert rates["paper"][cid]["median_estimate"] > rates["scores_random"][cid]["median_estimate"] + 0.005
+
+
+def test_controls_through_simulate_and_analyse():
+    import dataclasses
+
+    strong = dataclasses.replace(pruning.WORLDS["paper"], el2n_hard_gain=0.05, proto_hard_gain=0.05)
+    good = pruning.analyse(pruning.simulate(strong, _CI, 3), _CI, 3)
+    for c in pruning.CLAIMS:
+        assert _verdict(c.id, good[c.id]) == REPRODUCED, c.id
+    # negative controls: each claim's first rival refutes it; no rival reproduces it
+    for c in pruning.CLAIMS:
+        for k, r in enumerate(c.rivals):
+            world = pruning.WORLDS[r]
+            if r == "scores_random":  # a clear refutation: keep-hard worse than random
+                world = dataclasses.replace(world, el2n_hard_gain=-0.05, proto_hard_gain=-0.05)
+            if r == "hard_scarce":
+                world = dataclasses.replace(world, easy_over_hard_small=-0.05)
+            bad = _verdict(c.id, pruning.analyse(pruning.simulate(world, _CI, 4), _CI, 4)[c.id])
+            assert bad == NOT_REPRODUCED if k == 0 else bad != REPRODUCED, (c.id, r, bad)
+
+
+def test_no_ranking_world_is_random_pruning_everywhere():
+    # in the world where ranking changes nothing every pruned point errs as the unpruned curve at α_prune
+    _, points = pruning.design_theory(_CI, pruning.THETA_DEG)
+    err = pruning.world_errors(pruning.WORLDS["no_ranking"], points)
+    paper = pruning.world_errors(pruning.WORLDS["paper"], points)
+    full = {round(p.alpha_prune, 6): p.theory for p in points.itertuples() if p.f == 1.0}
+    pruned = [p for p in points.itertuples() if p.f < 1 and round(p.alpha_prune, 6) in full]
+    assert len(pruned) > 50
+    for p in pruned:
+        key = (float(p.theta_deg), int(p.P), int(p.n_keep), p.strategy)
+        assert err[key] == pytest.approx(full[round(p.alpha_prune, 6)], rel=0.02), key
+    # and it differs from the theory where keep-hard and keep-easy part ways
+    assert max(abs(err[k] / paper[k] - 1) for k in err) > 0.5
+
+
+def test_max_abs_interval_and_crossover_fit():
+    assert pruning.max_abs_interval([(-0.1, 0.2), (0.3, 0.5)]) == (0.3, 0.5)
+    assert pruning.max_abs_interval([(-0.1, 0.2), (-0.6, -0.4)]) == (0.4, 0.6)
+    assert pruning.max_abs_interval([(-0.1, 0.2), (-0.05, 0.1)]) == (0.0, 0.2)
+    assert math.isnan(pruning.max_abs_interval([(0.1, float("nan"))])[0])
+    a = [1, 2, 4, 8, 16]
+    d = [np.log2(x) - 2.5 for x in a]  # linear in log α, zero at 2^2.5
+    assert pruning.crossover_fit(a, d, centre=5.0, window=3) == pytest.approx(2 ** 2.5)
+    # no switch in the window: keep-hard winning throughout puts it at the grid's start, keep-easy beyond its end
+    assert pruning.crossover_fit(a, [1.0 - 0.1 * x for x in range(5)], centre=5.0, window=3) == 1.0
+    assert pruning.crossover_fit(a, [-1.0 - 0.1 * x for x in range(5)], centre=5.0, window=3) == pytest.approx(16 * math.sqrt(2))
 
 
 def _nets(acc_a, acc_b, method_a, method_b, f, n_train=1000, n_test=400, replicates=3, seed=0):
@@ -374,11 +509,14 @@ def _nets(acc_a, acc_b, method_a, method_b, f, n_train=1000, n_test=400, replica
 @pytest.mark.parametrize("cid,a,b", [("P4", "el2n keep-hard", "random"), ("P5", "el2n keep-easy", "el2n keep-hard"),
                                      ("P6", "proto keep-hard", "random")])
 def test_neural_claim_controls(cid, a, b):
-    good = pruning.measure_accuracy_gain(_nets(0.8, 0.6, a, b, 0.7), 1000, [(a, b, 0.7)], n_resamples=200)
+    good = pruning.measure_accuracy_gain(_nets(0.8, 0.6, a, b, 0.7), 1000, [(a, b, 0.7)])
     assert _verdict(cid, good) == REPRODUCED
-    bad = pruning.measure_accuracy_gain(_nets(0.6, 0.8, a, b, 0.7), 1000, [(a, b, 0.7)], n_resamples=200)
+    bad = pruning.measure_accuracy_gain(_nets(0.6, 0.8, a, b, 0.7), 1000, [(a, b, 0.7)])
     assert _verdict(cid, bad) == NOT_REPRODUCED
     assert good.estimate == pytest.approx(np.mean(good.details["per_replicate"]))
+    from scalinglab.intervals import t_interval
+
+    assert good.interval == pytest.approx(t_interval(good.details["per_replicate"]))
 
 
 # --- neural part ------------------------------------------------------------------------------
