@@ -34,7 +34,15 @@ def _env_04(seed):
     return {"critical_batch": cb, "table": table, "fit_table": cb.fit_frame(table), "steps": cb.steps_frame(table)}
 
 
-ENVS = {"04_critical_batch": _env_04, "06_knowledge_capacity": _env_06}
+def _env_05(seed):
+    from scalinglab.experiments import compute_optimal as co
+
+    settings = audit.audit_settings(co, "ci")
+    table = co.simulate(co.WORLDS["paper"], settings, seed)
+    return {"co": co, "table": table, "a2": co.analyse_grid(table, settings, seed).approach2}
+
+
+ENVS = {"04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06}
 
 
 def exercise_cells(slug):
