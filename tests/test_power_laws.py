@@ -18,73 +18,110 @@ N = np.array([1.7e3, 3.1e3, 1.4e4, 2.5e4, 5.5e4, 1.47e5, 3.07e5])
 K1 = pl.CLAIMS[0]
 
 
-def synthetic_losses(curve, seed=0, replicates=3, windows=32, seed_noise=0.003):
-    """Per-window losses (replicates, sizes, windows) around ``curve``: each window has a difficulty
-    shared by every size, each run a multiplicative seed effect."""
-    rng = np.random.default_rng(seed)
-    difficulty = rng.normal(0.0, 0.3, windows)
-    run_effect = np.exp(rng.normal(0.0, seed_noise, (replicates, len(curve), 1)))
-    return curve[None, :, None] * (1.0 + difficulty[None, None, :]) * run_effect
+# --- K1's statistic, interval and controls (through analyse, the function the chapter uses) -------------
+
+CI = select_profile("ci", pl.PROFILES)
+FULL = select_profile("full", pl.PROFILES)
 
 
-# --- controls of K1 (through measure, the function the chapter uses) -----------------------------------
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_k1_negative_control_log_linear_losses_are_not_reproduced(seed):
-    curve = 3.2 - 0.12 * np.log(N)  # loss linear in log N: the rival's form, not a power law
-    m = pl.measure(N, synthetic_losses(curve, seed=seed), [0, 1, 2], n_resamples=200, seed=seed)["K1"]
-    verdict = judge(K1, m, "ci")
-    assert verdict.verdict == NOT_REPRODUCED, verdict.reason
-    assert m.interval[1] < 1.5
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_k1_positive_control_power_law_losses_are_reproduced(seed):
-    curve = (1.2e6 / N) ** 0.11  # Kaplan's form, falling about as fast as the chapter's losses
-    m = pl.measure(N, synthetic_losses(curve, seed=seed), [0, 1, 2], n_resamples=200, seed=seed)["K1"]
-    verdict = judge(K1, m, "ci")
-    assert verdict.verdict == REPRODUCED, verdict.reason
-    assert m.details["alpha_lo"] < m.details["alpha"] < m.details["alpha_hi"]
-    assert m.details["alpha"] == pytest.approx(0.11, rel=0.1)
-    assert m.estimate == pytest.approx(m.details["mare_loglin"] / m.details["mare_power"])
-
-
-def test_k1_flat_losses_fail_the_trend_precondition():
-    rng = np.random.default_rng(3)
-    flat = 1.5 * np.exp(rng.normal(0.0, 0.003, (3, len(N))))  # no N-dependence at all
-    m = pl.measure(N, flat, [0, 1, 2], n_resamples=200)["K1"]
-    verdict = judge(K1, m, "ci")
-    assert verdict.verdict == INCONCLUSIVE and "precondition failed" in verdict.reason
-
-
-def test_measure_is_deterministic_and_accepts_one_loss_per_run():
-    losses = synthetic_losses((1.2e6 / N) ** 0.11).mean(axis=2)  # (replicates, sizes)
-    a = pl.measure(N, losses, [0, 1, 2], n_resamples=100, seed=4)["K1"]
-    b = pl.measure(N, losses, [0, 1, 2], n_resamples=100, seed=4)["K1"]
-    assert a.interval == b.interval and a.estimate == b.estimate
-    assert set(a.preconditions) == {p.name for p in K1.preconditions}
-    means = losses.mean(axis=0)
-    assert a.preconditions["top_gain"] == pytest.approx((means[-3] - means[-1]) / means[-3])
-    with pytest.raises(ValueError):
-        pl.measure(N[:-1], losses, [0, 1, 2])
-    with pytest.raises(ValueError):
-        pl.measure(N, losses, [0, 1])
-
-
-def test_extrapolation_test_scores_both_rivals_on_the_held_out_sizes():
-    curve = 3.2 - 0.12 * np.log(N)
-    out = pl.extrapolation_test(N, curve)
-    assert out["mare_loglin"] == pytest.approx(0.0, abs=1e-9)  # the rival's own form: predicted exactly
-    assert out["predicted_loglin"] == pytest.approx(curve[-2:].tolist())
+def test_position_is_zero_on_the_power_law_one_on_the_rival_and_half_at_their_midpoint():
     power = (8.8e13 / N) ** 0.076  # Kaplan et al.'s fitted law
     out = pl.extrapolation_test(N, power)
+    assert out["position"] == pytest.approx(0.0, abs=1e-9) and out["mare_power"] < 1e-9
     assert out["alpha"] == pytest.approx(0.076) and out["log10_N_c"] == pytest.approx(np.log10(8.8e13))
-    assert out["mare_power"] < 1e-9 < out["mare_loglin"]
     assert out["observed"] == pytest.approx(power[-2:].tolist())
+    assert out["gap"] < 0  # on a power law the log-linear rival predicts the lower loss
+    loglin = 3.2 - 0.12 * np.log(N)
+    out = pl.extrapolation_test(N, loglin)
+    assert out["position"] == pytest.approx(1.0) and out["mare_loglin"] == pytest.approx(0.0, abs=1e-9)
+    assert out["predicted_loglin"] == pytest.approx(loglin[-2:].tolist())
+    # held-out losses at the geometric midpoint of the two laws' predictions: exactly half-way
+    first = pl.extrapolation_test(N, power)
+    mid = power.copy()
+    mid[-2:] = np.sqrt(np.asarray(first["predicted_power"]) * np.asarray(first["predicted_loglin"]))
+    assert pl.extrapolation_test(N, mid)["position"] == pytest.approx(0.5)
+    # a floor: the held-out losses lie above the power law, on the far side from the rival
+    assert pl.extrapolation_test(N, 1.0 + 6.0 * N ** -0.3)["position"] < 0
     with pytest.raises(ValueError):
         pl.extrapolation_test(N[:4], power[:4])  # two fitted points only
     with pytest.raises(ValueError):
         pl.extrapolation_test(N[::-1], power)
+
+
+def test_measure_interval_is_the_delete_one_ladder_jackknife():
+    sizes, losses, reps = pl.simulate(pl.WORLDS["paper"], CI, 5)
+    m = pl.measure(sizes, losses, reps)["K1"]
+    run_means = losses.mean(axis=2)
+    theta = pl.extrapolation_test(sizes, run_means.mean(axis=0))["position"]
+    loo = np.array([pl.extrapolation_test(sizes, np.delete(run_means, r, axis=0).mean(axis=0))["position"]
+                    for r in range(len(reps))])
+    g = len(reps)
+    half = 4.302652729911275 * np.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2))  # t(0.975, 2 df)
+    assert m.estimate == pytest.approx(theta)
+    assert m.interval == pytest.approx((theta - half, theta + half))
+    assert m.details["alpha_lo"] < m.details["alpha"] < m.details["alpha_hi"]
+    assert set(m.preconditions) == {p.name for p in K1.preconditions}
+    means = run_means.mean(axis=0)
+    assert m.preconditions["top_gain"] == pytest.approx((means[-3] - means[-1]) / means[-3])
+    # one loss per run gives the same measurement as its windows
+    assert pl.measure(sizes, run_means, reps)["K1"].interval == pytest.approx(m.interval)
+    with pytest.raises(ValueError):
+        pl.measure(sizes[:-1], losses, reps)
+    with pytest.raises(ValueError):
+        pl.measure(sizes, losses, reps[:-1])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_k1_controls_on_the_full_design(seed):
+    """Negative controls: the log-linear and the saturating worlds are not reproduced; positive: the
+    paper world is (at the full profile, which decides K1)."""
+    for world, expected in [("paper", REPRODUCED), ("log_linear", NOT_REPRODUCED), ("saturating", NOT_REPRODUCED)]:
+        m = pl.analyse(pl.simulate(pl.WORLDS[world], FULL, seed), FULL, seed)["K1"]
+        verdict = judge(K1, m, "full")
+        assert verdict.verdict == expected, (world, verdict.reason)
+
+
+def test_k1_flat_losses_fail_the_trend_precondition():
+    flat = dataclasses.replace(pl.WORLDS["paper"], alpha=0.0)  # no N-dependence at all
+    m = pl.analyse(pl.simulate(flat, FULL, 3), FULL, 3)["K1"]
+    verdict = judge(K1, m, "full")
+    assert verdict.verdict == INCONCLUSIVE and "precondition failed" in verdict.reason
+
+
+def test_worlds_truth_and_simulate_match_the_design():
+    truth = {name: pl.truth(w, CI)["K1"] for name, w in pl.WORLDS.items()}
+    assert truth["paper"] == pytest.approx(0.0, abs=1e-9)
+    assert truth["log_linear"] == pytest.approx(1.0)
+    assert truth["saturating"] == pytest.approx(-1.0, abs=1e-6)
+    assert pl.WORLDS["saturating"].E > 0 and pl.WORLDS["paper"].E == 0
+    sizes = pl._ci_sizes()
+    ends = [sizes[0], sizes[-pl.HELD_OUT - 1]]
+    for world in pl.WORLDS.values():  # the rivals agree with the paper world at the fit's two ends
+        assert world.loss(ends) == pytest.approx(pl.WORLDS["paper"].loss(ends))
+    sizes, losses, reps = pl.simulate(pl.WORLDS["paper"], CI, 0)
+    assert sizes.tolist() == pl.ladder_table(CI)["N (non-embedding)"].tolist()
+    assert losses.shape == (CI["n_seeds"], len(CI["ladder"]), CI["eval_windows"]) and reps == [0, 1, 2]
+    again, other = pl.simulate(pl.WORLDS["paper"], CI, 0)[1], pl.simulate(pl.WORLDS["paper"], CI, 1)[1]
+    assert np.array_equal(again, losses) and not np.array_equal(other, losses)
+    quiet = dataclasses.replace(pl.WORLDS["paper"], sigma=0.0)
+    assert pl.simulate(quiet, CI, 0)[1].mean(axis=2) == pytest.approx(
+        np.broadcast_to(quiet.loss(sizes), (CI["n_seeds"], len(sizes))))
+    with pytest.raises(ValueError):
+        pl.LadderWorld(law="cubic")
+
+
+def test_audit_module_protocol_and_a_small_audit():
+    from scalinglab import audit
+
+    audit.check_module(pl)
+    assert K1.method == "jackknife_t" and set(K1.rivals) == {"log_linear", "saturating"}
+    paper = audit.rates(pl, "paper", n_sims=40, profile="full")["K1"]
+    assert paper["coverage"] >= 0.85
+    for rival in K1.rivals:
+        r = audit.rates(pl, rival, n_sims=40, profile="full")["K1"]
+        assert r["reproduced"] < paper["reproduced"] and r["not_reproduced"] > 0.5, (rival, r)
+    report = audit.audit(pl, n_sims=20, profile="ci", smoke=True)  # the smoke design runs end to end
+    assert set(report.rates) == {"paper", "log_linear", "saturating"}
 
 
 def test_saturating_extrapolation_recovers_a_law_with_a_floor():
