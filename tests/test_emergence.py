@@ -213,172 +213,119 @@ def test_run_arithmetic_model_and_tables():
     assert sorted(lengths["L"].unique()) == sorted(specs[0].task.answer_length(d) for d in settings["train_digits"])
     data = em.ladder_data(specs, results)
     assert data.em[0].shape == (12, 2) and len(data.lengths) == settings["n_seeds"]
-    measured = em.measure(specs, results, seed=0, n_bootstrap=20)
+    assert data.lengths[0][L][0].shape == (10, 2) and data.log_p[0].shape == (12, 2, L)
+    measured = em.measure(specs, results, seed=0)
     assert set(measured) == set(CLAIM)
 
 
-# --- synthetic ladders: every claim, through the chapter's measurement function -----------------
+# --- the statistics, on inputs whose answer is known ------------------------------------------
 
-def _token_ladder(p_by_size, n=300, L=5, seeds=3, rng=None):
-    """Per-problem scores of models whose L answer tokens are right independently with prob p(N)."""
-    rng = rng or np.random.default_rng(0)
-    em_g, sim_g, loss_g, q_g = [], [], [], []
-    for _ in range(seeds):
-        right = rng.random((n, len(p_by_size), L)) < np.asarray(p_by_size)[None, :, None]
-        em_g.append(right.all(-1).astype(float))
-        sim_g.append(right.mean(-1))  # substitutions only: 1 − ED/L = share of right tokens
-        loss_g.append(np.broadcast_to(-np.log(p_by_size), (n, len(p_by_size))) * rng.lognormal(0, 0.05, (n, 1)))
-        q_g.append(np.broadcast_to(np.asarray(p_by_size) ** L, (n, len(p_by_size))).copy())
-    return em_g, sim_g, loss_g, q_g
-
-
-def test_es_floor_keeps_the_score_finite():
-    flat_then_jump = np.array([0, 0, 0, 0, 0, 0.01, 0.3, 0.9])
-    assert em.emergence_score(N8, flat_then_jump) == np.inf
-    assert np.isfinite(em.emergence_score(N8, flat_then_jump, resolution=1 / 900))
-    # a similarity that falls with N makes the ratio meaningless (NaN); one that climbs one unit a step
-    # gives ES(sim) = 7 against ES(em) = 0.9 / (1/900) = 810 (floored step)
-    assert np.isnan(em.es_ratio(N8, flat_then_jump, -np.arange(8.0), 900, 5))
-    assert em.es_ratio(N8, flat_then_jump, np.arange(8.0), 900, 5) == pytest.approx(810 / 7)
+def test_per_token_forecast_recovers_the_paper_law():
+    # s follows −ln s = (N/c)^−α exactly: the small half forecasts the large half, and exact match = s^L
+    N = np.geomspace(250, 25_000, 9)
+    s = np.exp(-((N / 400.0) ** -0.9))
+    f = em.per_token_forecast(N, s, 4, em.fit_sizes(9), 300)
+    assert em.fit_sizes(9) == 5 and em.fit_sizes(10) == 5 and em.fit_sizes(3) == 2
+    assert f["alpha"] == pytest.approx(0.9, abs=1e-3)
+    assert np.allclose(f["em_forecast"], s ** 4, atol=1e-3)
+    assert abs(em.forecast_error(N, s ** 4, s, 4, 5, 300)) < 1e-3
+    # a per-token curve that jumps after the fitted half: the forecast misses the rise (positive error)
+    jump = np.where(np.arange(9) < 5, 0.3, 0.98)
+    assert em.forecast_error(N, jump ** 4, jump, 4, 5, 300) > 0.8
+    # exact match falling short of the forecast counts against it too (the error is signed)
+    assert em.forecast_error(N, 0.5 * s ** 4, s, 4, 5, 300) < -0.2
 
 
-def test_e1_controls():
-    # positive: a per-token probability climbing steadily, so exact match p^L (L = 12) is sharp and
-    # 1 − ED/L smooth. (With L = 5 the same steady p gives a ratio of only about 2: ES needs most
-    # of the rise in few steps.)
-    p = np.linspace(0.45, 0.985, 8)
-    em_g, sim_g, _, _ = _token_ladder(p, L=12)
-    m = em.measure_e1(N8, em_g, sim_g, 12, n_bootstrap=300)
-    assert m.preconditions["em_smallest"] <= 0.05 and m.preconditions["em_largest"] >= 0.5
-    assert judge(CLAIM["E1"], m, "ci").verdict == REPRODUCED
-    assert m.preconditions["predicted_ratio"] >= 3
-    # negative: the same steady per-token climb, but a problem's tokens are right or wrong together
-    # (errors perfectly correlated), so exact match climbs as steadily as 1 − ED/L: the paper's model
-    # predicts a sharp exact match (the precondition holds) and the outputs do not show it.
-    rng = np.random.default_rng(1)
-    em_g, sim_g = [], []
-    for _ in range(3):
-        right = rng.random((300, 8)) < np.linspace(0.01, 0.985, 8)[None, :]  # one draw per problem and size
-        em_g.append(right.astype(float))
-        sim_g.append(right.astype(float))
-    m = em.measure_e1(N8, em_g, sim_g, 12, n_bootstrap=300)
-    assert m.preconditions["predicted_ratio"] >= 3
-    assert judge(CLAIM["E1"], m, "ci").verdict == NOT_REPRODUCED
-    # short answers: the same steady climb at L = 4 cannot give a ratio of 3 even under the paper's
-    # model, so E1 is inconclusive there, not failed
-    em_g, sim_g, _, _ = _token_ladder(np.linspace(0.2, 0.99, 8), L=4)
-    m = em.measure_e1(N8, em_g, sim_g, 4, n_bootstrap=100)
-    assert m.preconditions["predicted_ratio"] < 3 and m.details["length_needed"] > 4
-    v = judge(CLAIM["E1"], m, "ci")
-    assert v.verdict == INCONCLUSIVE and "predicted_ratio" in v.reason
-    # the crossing outside the ladder: inconclusive, whatever the ratio
-    em_g, sim_g, _, _ = _token_ladder(np.linspace(0.2, 0.8, 8))
-    m = em.measure_e1(N8, em_g, sim_g, 5, n_bootstrap=100)
-    assert m.preconditions["em_largest"] < 0.5 and "precondition failed" in judge(CLAIM["E1"], m, "ci").reason
+def test_discrepancies_and_pass_until_statistics():
+    log_p = np.log(np.array([[[0.5, 0.5]], [[1.0, 0.5]]]))  # 2 problems, 1 size, 2 positions
+    # p̄ = (0.75, 0.5): the paper's model predicts 0.375; exact match 1/2
+    assert em.independent_token_discrepancy(np.array([[1.0], [0.0]]), log_p) == pytest.approx([0.125])
+    e = np.array([[1.0], [0.0]])
+    d = np.array([[0.0], [2.0]])
+    out = em.length_model_discrepancy({2: (e, d, log_p)})
+    # edit distance 1 against Σ(1 − p̄) = 0.75: |1 − 0.75| / 2 = 0.125 as well
+    assert out["statistic"] == pytest.approx(0.125)
+    # one success in all draws is zero decades; 100 problems solved at once is 2 + log10(budget)
+    assert em.resolved_decades([1, 0], [1, 999], 500) == pytest.approx(0.0)
+    assert em.resolved_decades(np.ones(100), np.ones(100), 1000) == pytest.approx(5.0)
+    assert em.resolved_decades(np.zeros(10), np.full(10, 100), 100) == pytest.approx(np.log10(0.5))
+    rate = em.pass_until_rates([np.array([[0.0, 1.0]])], [np.array([[10.0, 1.0]])])
+    assert rate[0] == pytest.approx(0.05) and rate[1] == pytest.approx(0.5)  # clipped inside (0, 1)
 
 
-def test_predicted_es_ratio_grows_with_answer_length():
-    """The paper's model: for one steady per-token climb, exact match s^L is sharper the longer the
-    answer, and ES(s^1) / ES(s) is exactly 1."""
-    s = np.linspace(0.3, 0.99, 8)
-    ratios = [em.predicted_es_ratio(N8, s, L, 900) for L in (1, 4, 8, 12)]
-    assert ratios[0] == pytest.approx(1.0)
-    assert ratios[1] < 3 <= ratios[3] and ratios == sorted(ratios)
-    # a per-token curve that already jumps leaves nothing for the metric to sharpen
-    jump = np.array([0.3, 0.3, 0.3, 0.3, 0.99, 0.99, 0.99, 0.99])
-    assert em.predicted_es_ratio(N8, jump, 12, 900) < 3
-
-
-def test_e2_controls():
-    rng = np.random.default_rng(2)
-    smooth = 2.0 * (N8 / N8[0]) ** -0.3
-    loss_g = [smooth[None, :] * rng.lognormal(0, 0.1, (300, 8)) for _ in range(3)]
-    m = em.measure_e2(N8, loss_g, n_bootstrap=300)
-    assert m.details["alpha"] == pytest.approx(0.3, abs=0.03)
-    assert judge(CLAIM["E2"], m, "ci").verdict == REPRODUCED
-    zigzag = np.array([1.0, 0.5, 1.5, 0.4, 1.6, 0.3, 1.8, 1.0])
-    loss_g = [zigzag[None, :] * rng.lognormal(0, 0.1, (300, 8)) for _ in range(3)]
-    m = em.measure_e2(N8, loss_g, n_bootstrap=300)
-    assert judge(CLAIM["E2"], m, "ci").verdict == NOT_REPRODUCED
-    flat_top = smooth.copy()
-    flat_top[-1] = flat_top[-2]
-    m = em.measure_e2(N8, [flat_top[None, :] * rng.lognormal(0, 0.1, (300, 8)) for _ in range(3)], n_bootstrap=50)
-    assert "precondition failed" in judge(CLAIM["E2"], m, "ci").reason  # budget-limited top
-
-
-def test_e3_controls():
-    p = np.linspace(0.25, 0.995, 8)
-    em_g, _, _, q_g = _token_ladder(p)
-    m = em.measure_e3(em_g, q_g, n_bootstrap=300)
-    assert judge(CLAIM["E3"], m, "ci").verdict == REPRODUCED
-    rng = np.random.default_rng(3)
-    shuffled = [q[:, rng.permutation(8)] for q in q_g]  # the probabilities of other models
-    m = em.measure_e3(em_g, [np.full_like(q, 0.3) + 0.01 * rng.random(q.shape) for q in shuffled], n_bootstrap=300)
-    assert judge(CLAIM["E3"], m, "ci").verdict == NOT_REPRODUCED
-
-
-def _lengths(p_pos, n=300, seeds=3, greedy_bonus=0.0, rng=None):
-    """Per-length data of a model whose tokens are right independently with per-position p_pos[L]."""
-    rng = rng or np.random.default_rng(4)
-    out = []
-    for _ in range(seeds):
-        g = {}
-        for L, p in p_pos.items():
-            right = rng.random((n, L)) < np.clip(np.asarray(p) + greedy_bonus, 0, 1)
-            g[L] = (right.all(1).astype(float), (~right).sum(1).astype(float), np.log(np.tile(p, (n, 1))))
-        out.append(g)
-    return out
-
-
-def test_e4_controls():
-    p_pos = {3: [0.99, 0.9, 0.95], 4: [0.99, 0.9, 0.85, 0.95], 5: [0.99, 0.9, 0.85, 0.8, 0.95]}
-    m = em.measure_e4(_lengths(p_pos), n_bootstrap=300)
-    assert judge(CLAIM["E4"], m, "ci").verdict == REPRODUCED
-    assert m.details["log_em_slope"] < 0 and m.details["edit_slope"] > 0
-    # greedy decoding right far more often than the per-token probabilities say
-    m = em.measure_e4(_lengths(p_pos, greedy_bonus=0.3), n_bootstrap=300)
-    assert judge(CLAIM["E4"], m, "ci").verdict == NOT_REPRODUCED
-    # a length with edit distance 0 is fine (the previous edition's ratio divided by zero there)
-    m = em.measure_e4(_lengths({2: [1.0, 1.0], 3: [0.99, 0.9, 0.95], 4: [0.99, 0.9, 0.85, 0.95]}), n_bootstrap=50)
-    assert np.isfinite(m.estimate)
-
-
-def _pass_until(q_by_size, n=100, max_draws=1000, seeds=3, boost=1.0, rng=None):
-    rng = rng or np.random.default_rng(5)
-    solved_g, draws_g, q_g = [], [], []
-    for _ in range(seeds):
-        q = np.tile(np.asarray(q_by_size, float), (n, 1)) * rng.lognormal(0, 0.3, (n, len(q_by_size)))
-        q = np.clip(q, 1e-12, 1.0)
-        first = rng.geometric(np.clip(q * boost, 0, 1))  # draw of the first success
-        solved_g.append((first <= max_draws).astype(float))
-        draws_g.append(np.minimum(first, max_draws).astype(float))
-        q_g.append(q)
-    return solved_g, draws_g, q_g
-
-
-def test_e5_controls():
-    q = [1e-5, 1e-4, 5e-4, 2e-3, 1e-2, 0.05, 0.3, 0.8]
-    em_g = [np.zeros((300, 8)) for _ in range(3)]
-    for e in em_g:
-        e[:, 5:] = 1.0  # the three largest models answer right greedily
-    solved, _, q_g = _pass_until(q)
-    m = em.measure_e5(em_g, solved, q_g, 1000, n_bootstrap=300)
-    assert m.preconditions["expected_successes"] >= 10 and m.details["n_zero_models"] == 15
-    assert judge(CLAIM["E5"], m, "ci").verdict == REPRODUCED
-    q = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 0.05, 0.3, 0.8]  # zero models far from saturating the budget
-    solved, _, q_g = _pass_until(q, boost=4.0)  # a sampler that succeeds 4× too often
-    m = em.measure_e5(em_g, solved, q_g, 1000, n_bootstrap=300)
-    assert judge(CLAIM["E5"], m, "ci").verdict == NOT_REPRODUCED
+def test_pass_until_matches_the_exact_sequence_probability():
+    """The sampler check that was claim E5 in the previous edition: temperature-1 sampling succeeds with
+    probability ∏ p_i, so PassUntil's successes match expected_pass_until_successes."""
+    probs = torch.tensor([0.6, 0.3, 0.1] + [0.0] * (VOCAB_SIZE - 3)) + 1e-12
+    model = FixedDistribution(probs / probs.sum())
+    answers = torch.tensor([[2, 2, 1]] * 400)  # q = 0.1 · 0.1 · 0.3 = 0.003
+    prompts = torch.zeros((400, 2), dtype=torch.long)
+    q = em.target_token_probs(model, prompts, answers).prod(-1).numpy()
+    assert q == pytest.approx(np.full(400, 0.003), rel=1e-6)
+    r = em.pass_until(model, prompts, answers, max_draws=300, generator=torch.Generator().manual_seed(3),
+                      draws_per_round=64)
+    expected = em.expected_pass_until_successes(q, 300).sum()  # 400 · (1 − 0.997^300) ≈ 237
+    assert abs(r.solved.sum() - expected) < 4 * np.sqrt(expected * (1 - expected / 400))
     assert em.expected_pass_until_successes([0.0, 1.0, 1e-3], 1000) == pytest.approx([0.0, 1.0, 1 - 0.999**1000])
 
 
-def test_e6_controls():
-    q = 1e-5 * (N8 / N8[0]) ** 2.5
-    solved, draws, _ = _pass_until(np.minimum(q, 0.9), max_draws=2000)
-    m = em.measure_e6(N8, solved, draws, n_bootstrap=300)
-    assert m.preconditions["n_resolved"] >= 4
-    assert judge(CLAIM["E6"], m, "ci").verdict == REPRODUCED
-    zigzag = np.array([1e-3, 0.3, 1e-3, 0.3, 1e-3, 0.3, 1e-3, 0.3])
-    solved, draws, _ = _pass_until(zigzag, max_draws=2000)
-    m = em.measure_e6(N8, solved, draws, n_bootstrap=300)
-    assert judge(CLAIM["E6"], m, "ci").verdict == NOT_REPRODUCED
+# --- the simulation audit: worlds, simulate and analyse ----------------------------------------
+
+from scalinglab import audit
+
+CI = audit.audit_settings(em, "ci")
+
+
+def test_module_is_auditable_and_simulate_is_shaped_like_the_ladder():
+    audit.check_module(em)
+    d = em.simulate(em.WORLDS["paper"], CI, 0)
+    S, L = len(CI["ladder"]), 4
+    assert np.allclose(d.N, em.ladder_sizes(CI)) and d.answer_length == L and len(d.em) == CI["n_seeds"]
+    assert d.em[0].shape == (CI["n_test"], S) and d.log_p[0].shape == (CI["n_test"], S, L)
+    assert d.pu_solved[0].shape == (CI["n_pass_until"], S) and d.pu_draws[0].max() <= CI["max_draws"]
+    assert sorted(d.lengths[0]) == [2, 3, 4] and d.lengths[0][3][2].shape == (CI["n_length"], S, 3)
+    # the paper world crosses inside the ladder; its per-token loss is the power law (N/c)^−α
+    e = np.mean([x.mean(0) for x in d.em], 0)
+    assert e[0] < 0.05 and e[-1] > 0.8
+    w = em.WORLDS["paper"]
+    assert w.token_loss(np.array([w.c]))[0] == pytest.approx(1.0)
+    jump = em.WORLDS["emergence"].token_loss(d.N)
+    assert jump[3] > 1.5 and jump[5] < 0.05  # the jump falls between two ladder sizes
+    assert set(em.analyse(d, CI, 0)) == set(CLAIM)
+    assert em.simulate(em.WORLDS["paper"], CI, 0).em[0].tolist() == d.em[0].tolist()  # seeded
+
+
+def test_every_claim_names_a_covering_method_and_its_rival():
+    for c in em.CLAIMS:
+        assert c.method in ("seed_t", "jackknife_t") and c.rivals and set(c.rivals) <= set(em.WORLDS)
+    assert all("predicted_ratio" not in [p.name for p in c.preconditions] for c in em.CLAIMS)
+
+
+@pytest.mark.parametrize("cid", ["E1", "E2", "E3", "E4", "E5", "E6"])
+def test_claim_controls_through_simulate_and_analyse(cid):
+    """Negative control: the claim's rival world is not reproduced. Positive control: the paper world is.
+    Both at the ci design with ten seeds, so that the t interval is narrow."""
+    c = CLAIM[cid]
+    many = dict(CI, n_seeds=10)
+    rival = em.analyse(em.simulate(em.WORLDS[c.rivals[0]], many, 11), many, 11)[cid]
+    assert judge(c, rival, "ci").verdict == NOT_REPRODUCED
+    paper = em.analyse(em.simulate(em.WORLDS["paper"], many, 12), many, 12)[cid]
+    assert judge(c, paper, "ci").verdict == REPRODUCED
+
+
+def test_small_audit_paper_beats_every_rival():
+    for c in em.CLAIMS:
+        paper = audit.rates(em, "paper", 12, "ci", seed=3)[c.id]
+        for r in c.rivals:
+            rival = audit.rates(em, r, 12, "ci", seed=3)[c.id]
+            assert rival["reproduced"] == 0.0 and paper["reproduced"] >= rival["reproduced"]
+    e1 = audit.rates(em, "paper", 12, "ci", seed=3)["E1"]
+    assert e1["reproduced"] >= 0.5
+
+
+def test_truth_is_the_large_sample_statistic():
+    t_paper = em.truth(em.WORLDS["paper"], CI)
+    t_jump = em.truth(em.WORLDS["emergence"], CI)
+    assert abs(t_paper["E1"]) < 0.05 and t_jump["E1"] > 0.6  # the forecast holds only in the mirage
+    assert t_paper["E2"] > 0.99 and t_jump["E2"] < 0.8
+    assert em.truth(em.WORLDS["correlated"], CI)["E3"] > 0.3 and t_paper["E3"] < 0.06
