@@ -236,6 +236,7 @@ class MLP(nn.Module):
         return self.net(x)
 
     def num_params(self) -> int:
+        """Every trainable weight and bias of the network."""
         return sum(p.numel() for p in self.parameters())
 
 
@@ -299,4 +300,5 @@ class CNN1D(nn.Module):
         return self.head(h.flatten(1))  # (B, C_last, L_last) -> (B, C_last·L_last) -> (B, n_classes)
 
     def num_params(self) -> int:
+        """Every trainable weight and bias of the network."""
         return sum(p.numel() for p in self.parameters())
