@@ -16,6 +16,8 @@ coverage test that shows it, never for a verdict). The methods a claim may use
   *all* seeds together (a fit to the pooled curve, a ratio of pooled errors), with Student's t on
   G − 1 degrees of freedom (Efron & Tibshirani 1993, Ch. 11; for the mean it is exactly the t
   interval). Use it where one seed alone is too noisy to give a stable statistic;
+- the same jackknife centred on its bias-corrected estimate (``"jackknife_bc_t"``), for a pooled
+  statistic that seed noise biases by order 1/G (chapter 01's R², which noise can only lower);
 - :func:`paired_t_interval` (``"seed_t"``): the t interval of per-seed differences of two arms
   trained with the same seeds;
 - ``"exact"``: no sampling at all — a number computed from published values (chapter 05's C4, C5).
@@ -39,6 +41,8 @@ CONFIDENCE = 0.95
 COVERING_METHODS = {
     "seed_t": "Student's t interval over one value per seed (items averaged within a seed first)",
     "jackknife_t": "delete-one-seed jackknife of the pooled statistic, Student's t on seeds − 1 degrees of freedom",
+    "jackknife_bc_t": "delete-one-seed jackknife of the pooled statistic centred on its bias-corrected estimate, "
+                      "Student's t on seeds − 1 degrees of freedom",
     "exact": "computed from published numbers: no sampling, no interval to cover",
 }
 
@@ -122,14 +126,16 @@ def paired_t_interval(a: Sequence[float], b: Sequence[float], confidence: float 
 
 
 def jackknife_interval(statistic: Callable[[list], float], groups: Sequence, *,
-                       confidence: float = CONFIDENCE) -> tuple[float, float]:
+                       confidence: float = CONFIDENCE, bias_corrected: bool = False) -> tuple[float, float]:
     """Delete-one-group jackknife interval of ``statistic(groups)``, with Student's t on G − 1 df.
 
     ``groups`` are the replicates (seeds); ``statistic`` receives a list of them (all, or all but one)
     and returns a number. The standard error is the jackknife's,
     sqrt((G − 1)/G · Σ_g (θ_(−g) − θ̄_(·))²), and the interval is centred on the statistic of all groups
-    (Efron & Tibshirani 1993, Sec. 11.2). For the mean of the group means it equals :func:`t_interval`.
-    NaN when G < 2 or a leave-one-out statistic is not finite.
+    (Efron & Tibshirani 1993, Sec. 11.2), or with ``bias_corrected`` on the jackknife's bias-corrected
+    estimate G·θ − (G − 1)·θ̄_(·) (their Sec. 10.5; :func:`jackknife_bias_corrected`), which removes a
+    bias of order 1/G — e.g. the seed noise left in a pooled curve lowering its R². For the mean of the
+    group means both equal :func:`t_interval`. NaN when G < 2 or a leave-one-out statistic is not finite.
     """
     from scipy import stats
 
@@ -143,7 +149,20 @@ def jackknife_interval(statistic: Callable[[list], float], groups: Sequence, *,
         return (float("nan"), float("nan"))
     se = math.sqrt((g - 1) / g * float(np.sum((loo - loo.mean()) ** 2)))
     half = float(stats.t.ppf(0.5 + confidence / 2, g - 1)) * se
-    return (full - half, full + half)
+    centre = g * full - (g - 1) * float(loo.mean()) if bias_corrected else full
+    return (centre - half, centre + half)
+
+
+def jackknife_bias_corrected(statistic: Callable[[list], float], groups: Sequence) -> float:
+    """The jackknife's bias-corrected estimate G·θ − (G − 1)·θ̄_(·) of ``statistic(groups)`` (Efron &
+    Tibshirani 1993, Sec. 10.5): the centre of :func:`jackknife_interval` with ``bias_corrected``. NaN
+    when G < 2."""
+    groups = list(groups)
+    g = len(groups)
+    if g < 2:
+        return float("nan")
+    loo = [float(statistic(groups[:i] + groups[i + 1:])) for i in range(g)]
+    return g * float(statistic(groups)) - (g - 1) * float(np.mean(loo))
 
 
 def coverage(interval: Callable[[np.random.Generator], tuple[float, float]], truth: float, *, n_sims: int = 1000,

@@ -749,17 +749,24 @@ def loss_power_law(N, loss_curve) -> dict:
 
 
 def measure_e2(N, loss: list, seeds=None):
-    """E2: R² of the log–log line of the seed-mean per-token loss against N, with a delete-one-seed
-    jackknife t interval. Reported beside it (``top_improving``): the relative drop of the per-token loss from
-    the second-largest to the largest size. Used by chapter 01."""
+    """E2: R² of the log–log line of the seed-mean per-token loss against N, bias-corrected by the
+    delete-one-seed jackknife, with its jackknife t interval: the seed noise left in a mean of G seeds can
+    only lower the R² of an exact power law, by an amount of order 1/G, which the correction removes (the
+    uncorrected interval covered the truth in 91 % of the audit's paper world, the corrected one in 96 %).
+    The uncorrected R² is ``r2_log``. Reported beside it (``top_improving``): the relative drop of the
+    per-token loss from the second-largest to the largest size. Used by chapter 01."""
     from ..claims import Measurement
-    from ..intervals import jackknife_interval
+    from ..intervals import jackknife_bias_corrected, jackknife_interval
 
     N = np.asarray(N, float)
     curve = _pooled_curve(loss)
     fit = loss_power_law(N, curve)
-    interval = jackknife_interval(lambda gs: loss_power_law(N, _pooled_curve(gs))["statistic"], list(loss))
-    return Measurement(estimate=fit["statistic"], interval=interval,
+
+    def r2(groups):
+        return loss_power_law(N, _pooled_curve(groups))["statistic"]
+
+    interval = jackknife_interval(r2, list(loss), bias_corrected=True)
+    return Measurement(estimate=jackknife_bias_corrected(r2, list(loss)), interval=interval,
                        seeds=list(seeds if seeds is not None else range(len(loss))),
                        details={**fit, "N": N.tolist(), "token_log_loss": curve.tolist(),
                                 "top_improving": float(1.0 - curve[-1] / curve[-2])})
@@ -1047,6 +1054,8 @@ def _claims():
 
     seed_t = "Student's t over seeds (one value per seed's ladder), 95 %"
     jack = "delete-one-seed jackknife of the seed-mean curve's statistic, Student's t on seeds − 1 df, 95 %"
+    jack_bc = ("delete-one-seed jackknife of the seed-mean curve's statistic, centred on its bias-corrected "
+               "estimate, Student's t on seeds − 1 df, 95 %")
     revised = "2026-12-01"
     audit_date = "2026-12-04"
     crossing = (Precondition("em_smallest", "greedy exact match of the smallest model (mean over seeds)",
@@ -1083,15 +1092,22 @@ def _claims():
         Claim(id="E2",
               statement="The model improves smoothly: per-token target log-loss falls as a power law in N.",
               source="Schaeffer et al. 2023, Sec. 2 (L_CE(N) = (N/c)^α) and Fig. 3",
-              statistic="R² of the line of log per-token loss against log N (seed-mean curve)",
-              interval=jack, criterion=at_least(0.9), method="jackknife_t", rivals=("emergence",),
+              statistic="R² of the line of log per-token loss against log N (seed-mean curve), "
+                        "bias-corrected by the delete-one-seed jackknife",
+              interval=jack_bc, criterion=at_least(0.9), method="jackknife_bc_t", rivals=("emergence",),
               revisions=(Revision(audit_date, "min(R² of log loss vs log N, Spearman ρ) ≥ 0.9, hierarchical bootstrap, "
                                   "with a precondition that the loss drops ≥ 5 % from the second-largest to the "
                                   "largest model",
                                   "Spearman's ρ is 1 for any monotone curve, so it could not fail; the bootstrap "
                                   "over three seeds does not cover; the precondition, one model against the next, "
                                   "failed on seed noise in a third of simulated ladders of every world (a flat top "
-                                  "already lowers the R²)"),)),
+                                  "already lowers the R²)"),
+                         Revision(audit_date, "the same R² ≥ 0.9, jackknife t interval centred on the "
+                                              "uncorrected R² of the seed-mean curve",
+                                  "seed noise in a mean of three seeds lowers the R² of an exact power law, so that "
+                                  "interval covered the truth in 91.4 % of 1000 simulated paper-world ladders "
+                                  "(below the 92 % bar); centred on the jackknife's bias-corrected R² it covers "
+                                  "96 %. The threshold is unchanged"),)),
         Claim(id="E3",
               statement="Across the ladder, exact match is what the per-token probabilities predict for tokens "
                         "right independently: ∏_i p̄_i, with p̄_i the mean teacher-forced probability of position i.",
