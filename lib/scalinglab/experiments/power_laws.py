@@ -115,6 +115,14 @@ CLAIMS = [
                        "log-linear rival. The position between the two laws' predictions is a difference of "
                        "log losses over the rivals' gap, and ±0.5 is the midpoint between the power law's "
                        "prediction and the rival's, on either side"),
+            Revision(
+                date="2026-12-04",
+                previous="decided at ci and at full",
+                reason="the audit puts the ci design's interval (three replicates, five fitted and two held-out "
+                       "sizes, run-to-run noise as measured on the ci runs) wholly inside the ±0.5 band on about "
+                       "10 % of simulated power-law ladders (median half-width 0.94), far below the 80 % power a "
+                       "headline needs; at the full design on all of them (half-width 0.19). K1 is reported at ci "
+                       "and decided at full"),
         ),
         headline=True,
         method="jackknife_t",
@@ -475,9 +483,14 @@ def analyse(observed, settings: dict, seed: int = 0) -> dict[str, Measurement]:
 
 #: Seed-to-seed noise of one run's best held-out loss, as a standard deviation of log loss, independent
 #: from run to run. Measured on the chapter's real ``ci`` runs (see :data:`NOISE_SOURCE`).
-SEED_SIGMA_LOG = 0.010
+SEED_SIGMA_LOG = 0.0186
 #: Where :data:`SEED_SIGMA_LOG` comes from.
-NOISE_SOURCE = "placeholder"
+NOISE_SOURCE = ("the ci ladder at seed 0 (three replicates of seven sizes): the replicates' relative standard "
+                "deviation of the best held-out loss, median over sizes, is 0.0165 (the chapter glues it as "
+                "replicate_sd); a sample sd of three values averages 0.886 σ (the c4 factor), so σ = 0.0165 / "
+                "0.886 = 0.0186. The simulation draws every run independently; a shift shared by the sizes "
+                "of one replicate would cancel partly in K1's position and make its interval narrower than "
+                "simulated")
 
 #: The per-window spread of held-out losses around their run's mean (sd of log loss over windows): the
 #: windows are fixed and shared by every run, so it shapes the simulated arrays but adds no replicate noise.
