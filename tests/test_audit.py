@@ -130,3 +130,18 @@ def test_check_module_names_what_is_missing():
         Claim(**{**mod.CLAIMS[0].__dict__, "rivals": "null"})
     with pytest.raises(ValueError, match="covering"):
         Claim(**{**mod.CLAIMS[0].__dict__, "method": "hierarchical_bootstrap"})
+
+
+def test_every_chapter_of_the_book_declares_its_worlds_and_is_audited():
+    # the book build audits exactly the chapters whose module declares WORLDS: that must be all of them
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "ci"))
+    from audit import audited_chapters
+    from build_book import chapter_notebooks
+
+    chapters = [nb.stem for nb in chapter_notebooks()]
+    assert len(chapters) >= 7 and audited_chapters() == chapters
+    for slug in chapters:
+        audit.check_module(audit.chapter_module(slug))
