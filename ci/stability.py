@@ -181,6 +181,7 @@ def main(argv=None) -> int:
                         help=f"also copy the merged summary to {RECORD.relative_to(ROOT)} (committed: the status page "
                              "and report card show it)")
     parser.add_argument("--chapters-dir", default=str(ROOT / "chapters"), help=argparse.SUPPRESS)  # for tests
+    parser.add_argument("--record-path", default=str(RECORD), help=argparse.SUPPRESS)  # for tests
     args = parser.parse_args(argv)
     chapters_dir = Path(args.chapters_dir)
     unknown = [c for c in args.chapters if not (chapters_dir / f"{c}.ipynb").exists()]
@@ -213,10 +214,16 @@ def main(argv=None) -> int:
         old = json.loads((out / "summary.json").read_text())
     except (OSError, json.JSONDecodeError):
         old = None
-    summary = merge_summaries(old, summary)
+    fresh = summary
+    summary = merge_summaries(old, fresh)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     if args.record:
-        RECORD.write_text(json.dumps(summary, indent=2) + "\n")
+        record_path = Path(args.record_path)
+        try:  # the committed record keeps every chapter checked before, whatever this checkout's _stability/ holds
+            recorded = json.loads(record_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            recorded = None
+        record_path.write_text(json.dumps(merge_summaries(recorded, fresh), indent=2) + "\n")
     print()
     print(format_table(summary))
     print(f"\n[stability] summary in {out / 'summary.json'}")

@@ -112,3 +112,12 @@ def test_stability_runs_each_seed_in_a_fresh_store_and_writes_the_summary(tmp_pa
     assert (out / "99_tiny" / "seed2" / "99_tiny.verdicts.json").exists()
     printed = capsys.readouterr().out
     assert "T1*" in printed and "≠" in printed
+    # --record merges into the committed record: chapters recorded earlier stay, whatever the local summary holds
+    record = tmp_path / "stability.json"
+    record.write_text(json.dumps({"seeds": [7], "profile": "ci", "chapters": [{"chapter": "98_earlier", "claims": []}]}))
+    (out / "summary.json").unlink()
+    assert stability.main(["--chapters", "99_tiny", "--seeds", "1", "--out", str(out), "--chapters-dir", str(chapters),
+                           "--timeout-s", "300", "--record", "--record-path", str(record)]) == 0
+    recorded = json.loads(record.read_text())
+    assert [c["chapter"] for c in recorded["chapters"]] == ["98_earlier", "99_tiny"]
+    assert recorded["chapters"][0]["seeds"] == [7] and recorded["chapters"][1]["seeds"] == [1]
