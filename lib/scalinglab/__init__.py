@@ -7,6 +7,8 @@ Generic machinery, shared by every chapter:
 - ``families`` — many small models trained as one stacked model;
 - ``fit`` — power laws and lines with robust losses and bootstrap intervals;
 - ``intervals`` — 95 % intervals from a run's replicates (bootstrap, hierarchical, t);
+- ``metrics`` — scoring a language model's answers (exact match, edit distance, multiple choice, the
+  emergence score, PassUntil);
 - ``noise_scale`` — gradient noise-scale estimators (per-example, two-batch, Hessian);
 - ``runs`` — the resumable run store, run specs and :func:`runs.sweep` (processes or Dask);
 - ``seeds`` — named seed streams derived from a chapter's seed;
