@@ -108,6 +108,16 @@ def test_worlds_truth_and_simulate_match_the_design():
         np.broadcast_to(quiet.loss(sizes), (CI["n_seeds"], len(sizes))))
     with pytest.raises(ValueError):
         pl.LadderWorld(law="cubic")
+    # the measured noise is given at the ci ladder's sizes, interpolated between them and flat beyond
+    paper = pl.WORLDS["paper"]
+    assert [n for n, _ in pl.SEED_SIGMA_BY_SIZE] == sizes.tolist()
+    assert paper.noise(sizes) == pytest.approx([v for _, v in pl.SEED_SIGMA_BY_SIZE])
+    assert paper.noise([1.0, 1e9]) == pytest.approx([pl.SEED_SIGMA_BY_SIZE[0][1], pl.SEED_SIGMA_BY_SIZE[-1][1]])
+    mid = np.sqrt(sizes[0] * sizes[1])
+    assert paper.noise([mid])[0] == pytest.approx(np.mean([v for _, v in pl.SEED_SIGMA_BY_SIZE[:2]]))
+    assert pl.SEED_SIGMA_LOG == pytest.approx(np.sqrt(np.mean(np.square([v for _, v in pl.SEED_SIGMA_BY_SIZE]))), abs=5e-4)
+    loud = dataclasses.replace(paper, sigma=0.05)
+    assert loud.noise(sizes) == pytest.approx(np.full(len(sizes), 0.05))
 
 
 def test_audit_module_protocol_and_a_small_audit():
@@ -122,6 +132,17 @@ def test_audit_module_protocol_and_a_small_audit():
         assert r["reproduced"] < paper["reproduced"] and r["not_reproduced"] > 0.5, (rival, r)
     report = audit.audit(pl, n_sims=20, profile="ci", smoke=True)  # the smoke design runs end to end
     assert set(report.rates) == {"paper", "log_linear", "saturating"}
+
+
+def test_more_replicate_ladders_narrow_k1_and_the_count_needed_is_the_first_to_reach_the_target():
+    # the ci design: three ladders put K1 inside the band on few simulated power-law ladders, many more do
+    out = pl.replicates_for_power(CI, counts=(3, 12, 30), n_sims=60)
+    shares = [out["inside"][r] for r in (3, 12, 30)]
+    assert shares[0] < 0.3 < shares[2] and shares[0] <= shares[1] <= shares[2], shares
+    assert out["needed"] == min([r for r, v in out["inside"].items() if v >= 0.8], default=None)
+    assert pl.replicates_for_power(CI, counts=(3,), n_sims=20)["needed"] is None
+    only = pl.design_rates(CI, n_sims=10, worlds=("paper",))
+    assert set(only) == {"paper"}
 
 
 def test_saturating_extrapolation_recovers_a_law_with_a_floor():

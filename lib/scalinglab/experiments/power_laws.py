@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -481,16 +482,21 @@ def analyse(observed, settings: dict, seed: int = 0) -> dict[str, Measurement]:
 
 # --- the simulation audit: worlds, simulate, truth (scalinglab.audit) -----------------------------------
 
-#: Seed-to-seed noise of one run's best held-out loss, as a standard deviation of log loss, independent
-#: from run to run. Measured on the chapter's real ``ci`` runs (see :data:`NOISE_SOURCE`).
-SEED_SIGMA_LOG = 0.0186
-#: Where :data:`SEED_SIGMA_LOG` comes from.
-NOISE_SOURCE = ("the ci ladder at seed 0 (three replicates of seven sizes): the replicates' relative standard "
-                "deviation of the best held-out loss, median over sizes, is 0.0165 (the chapter glues it as "
-                "replicate_sd); a sample sd of three values averages 0.886 σ (the c4 factor), so σ = 0.0165 / "
-                "0.886 = 0.0186. The simulation draws every run independently; a shift shared by the sizes "
-                "of one replicate would cancel partly in K1's position and make its interval narrower than "
-                "simulated")
+#: Seed-to-seed noise of one run's best held-out loss, as a standard deviation of log loss, by size: pairs
+#: (N, σ) for the ``ci`` ladder's sizes, measured on the chapter's real ``ci`` runs (see :data:`NOISE_SOURCE`).
+#: Between two sizes σ is interpolated in log N; beyond the ends it stays at the nearest end's value.
+SEED_SIGMA_BY_SIZE = ((888.0, 0.0113), (1908.0, 0.0131), (3312.0, 0.0141), (14496.0, 0.0201), (25472.0, 0.0265),
+                      (56640.0, 0.0523), (150080.0, 0.0264))
+#: The same noise as one number: the root mean square of :data:`SEED_SIGMA_BY_SIZE` over the sizes.
+SEED_SIGMA_LOG = 0.0268
+#: Where :data:`SEED_SIGMA_BY_SIZE` comes from.
+NOISE_SOURCE = ("the ci ladder at seeds 0, 1, 2 and 3 (three replicates of seven sizes each): at every size, the "
+                "variance of the log best held-out loss over a seed's three replicates, averaged over the four "
+                "seeds (8 degrees of freedom per size). It grows with size, from 0.011 at the smallest to 0.052 "
+                "at the 57k-parameter model. A shift shared by all the sizes of one replicate (the sizes share "
+                "its initialisation and data-order seeds) is a small part of it: the two-way residual sd is "
+                "0.026 against 0.027 in all, and K1's position does not change when every loss of a ladder is "
+                "multiplied by the same factor. The simulation draws every run independently")
 
 #: The per-window spread of held-out losses around their run's mean (sd of log loss over windows): the
 #: windows are fixed and shared by every run, so it shapes the simulated arrays but adds no replicate noise.
@@ -504,8 +510,9 @@ class LadderWorld(World):
     - ``law="power"``: L(N) = E + A·N^(−α), with E = 0 Kaplan et al.'s L = (N_c/N)^α (A = N_c^α);
     - ``law="log_linear"``: L(N) = a − b·ln N (a straight line on semi-log axes);
 
-    and each run's loss multiplied by exp(σ·z), z standard normal, one draw per run (``sigma``:
-    :data:`SEED_SIGMA_LOG`). Build another world with :func:`dataclasses.replace`. Used by chapter 00's audit.
+    and each run's loss multiplied by exp(σ(N)·z), z standard normal, one draw per run: σ(N) from
+    ``sigma_by_size`` (pairs (N, σ), interpolated in log N, default :data:`SEED_SIGMA_BY_SIZE`), or ``sigma`` at
+    every size when it is set. Build another world with :func:`dataclasses.replace`. Used by chapter 00's audit.
     """
 
     law: str = "power"
@@ -514,11 +521,20 @@ class LadderWorld(World):
     alpha: float = 0.1
     a: float = 0.0
     b: float = 0.0
-    sigma: float = SEED_SIGMA_LOG
+    sigma: float | None = None
+    sigma_by_size: tuple = SEED_SIGMA_BY_SIZE
 
     def __post_init__(self):
         if self.law not in ("power", "log_linear"):
             raise ValueError(f"LadderWorld.law must be 'power' or 'log_linear', got {self.law!r}")
+
+    def noise(self, n) -> np.ndarray:
+        """σ(N): the standard deviation of a run's log loss at sizes ``n``."""
+        n = np.asarray(n, float)
+        if self.sigma is not None:
+            return np.full(n.shape, float(self.sigma))
+        at, sd = (np.asarray(v, float) for v in zip(*self.sigma_by_size))
+        return np.interp(np.log(n), np.log(at), sd)
 
     def loss(self, n) -> np.ndarray:
         n = np.asarray(n, float)
@@ -598,13 +614,13 @@ def _ladder_sizes(ladder: tuple, context_length: int) -> tuple:
 def simulate(world: LadderWorld, settings: dict, seed: int):
     """What :func:`loss_array` returns for the sweep :func:`ladder_specs` builds at ``settings`` — the same
     sizes, ``n_seeds`` replicate ladders and ``eval_windows`` windows — with each run's loss from
-    ``world``: L(N)·exp(σ·z), one draw per run, spread over the windows by a fixed per-window factor
+    ``world``: L(N)·exp(σ(N)·z), one draw per run, spread over the windows by a fixed per-window factor
     (shared by every run, mean 1, so that a run's mean over windows is exactly its loss). No training.
     Used by chapter 00's audit."""
     sizes = np.asarray(_ladder_sizes(tuple(tuple(r) for r in settings["ladder"]), settings["context_length"]))
     reps, windows = settings["n_seeds"], settings["eval_windows"]
     rng = np.random.default_rng(derive_seed(seed, "simulate"))
-    run_loss = world.loss(sizes)[None, :] * np.exp(world.sigma * rng.standard_normal((reps, len(sizes))))
+    run_loss = world.loss(sizes)[None, :] * np.exp(world.noise(sizes)[None, :] * rng.standard_normal((reps, len(sizes))))
     factor = np.exp(WINDOW_SIGMA_LOG * rng.standard_normal(windows))
     factor /= factor.mean()
     return sizes, run_loss[:, :, None] * factor[None, None, :], list(range(reps))
@@ -617,15 +633,19 @@ def truth(world: LadderWorld, settings: dict) -> dict[str, float]:
     return {"K1": float(extrapolation_test(sizes, world.loss(sizes))["position"])}
 
 
-def design_rates(settings: dict, n_sims: int = 300, seed: int = 0) -> dict[str, dict[str, float]]:
+def design_rates(settings: dict, n_sims: int = 300, seed: int = 0,
+                 worlds: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """How K1's interval falls in each world of :data:`WORLDS` on the design ``settings`` (its sizes and
     replicate ladders), whatever profile decides the claim: over ``n_sims`` simulations, the share of
     intervals wholly inside the criterion (``inside``: it would be reproduced), wholly outside
     (``outside``) and straddling a threshold (``straddling``), and the median half-width. For the chapter's
-    paragraph on power: the ``ci`` design's intervals beside the ``full`` design's. Used by chapter 00."""
+    paragraph on power: the ``ci`` design's intervals beside the ``full`` design's. ``worlds``: the names of
+    the worlds to simulate (default: all). Used by chapter 00."""
     out = {}
     criterion = CLAIMS[0].criterion
     for name, world in WORLDS.items():
+        if worlds is not None and name not in worlds:
+            continue
         counts = {True: 0, False: 0, None: 0}
         halves = []
         for i in range(n_sims):
@@ -636,3 +656,18 @@ def design_rates(settings: dict, n_sims: int = 300, seed: int = 0) -> dict[str, 
         out[name] = {"inside": counts[True] / n_sims, "outside": counts[False] / n_sims,
                      "straddling": counts[None] / n_sims, "median_half_width": float(np.nanmedian(halves))}
     return out
+
+
+def replicates_for_power(settings: dict, target: float = 0.8, counts: Sequence[int] = (3, 6, 12, 18, 24, 30, 36),
+                         n_sims: int = 200, seed: int = 0) -> dict:
+    """How many replicate ladders the design ``settings`` (its sizes, windows and held-out split) would need
+    for K1's interval to fall wholly inside the band on at least ``target`` of simulated power-law ladders
+    (the ``paper`` world of :data:`WORLDS`, run-to-run noise :data:`SEED_SIGMA_LOG`): the share inside for
+    each count of ``counts`` and the smallest count that reaches ``target`` (None if none does). Used by
+    chapter 00, to say what deciding K1 at ``ci`` would cost."""
+    inside = {}
+    for r in counts:
+        rates = design_rates(dict(settings, n_seeds=int(r)), n_sims=n_sims, seed=seed, worlds=("paper",))
+        inside[int(r)] = rates["paper"]["inside"]
+    enough = [r for r in inside if inside[r] >= target]
+    return {"inside": inside, "needed": min(enough) if enough else None, "target": target}
