@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_chapters  # noqa: E402
 import bench_families  # noqa: E402
 import bench_transformer_step  # noqa: E402
 
@@ -29,6 +30,8 @@ def main():
     fam = bench_families.main((["--steps", "100", "--rounds", "1"] if args.quick else []) + extra)
     print()
     tf = bench_transformer_step.main((["--steps", "20", "--rounds", "2"] if args.quick else []) + extra)
+    print()
+    bench_chapters.main(["--chapters", "00", "01", "--steps", "20", "--rounds", "1"] if args.quick else [])
     print()
     print("summary")
     print(f"  families: {fam['speedup']:.2f}x vs {fam['baseline']} ({fam['headline']}; target 3x: "
