@@ -1,54 +1,25 @@
-"""Data pruning: the perceptron teacher-student model, its replica theory, and difficulty scores for
-real networks.
-
+"""Chapter 03, data pruning: the sweeps, measured values, claims and worlds of the reproduction of
 Sorscher, Geirhos, Shekhar, Ganguli & Morcos (NeurIPS 2022), "Beyond neural scaling laws: beating
 power law scaling via data pruning". Two halves:
 
-**Part A, theory and simulation** (paper Sec. 2-3 and Fig. 1). A teacher perceptron ``T`` labels
-Gaussian inputs ``x ~ N(0, I_N)`` by ``y = sign(T·x)``. Of ``P = α_tot·N`` examples a pruning rule
-keeps a fraction ``f`` (``α_prune = f·α_tot``), ranked by the margin ``|J·x|/‖J‖`` under a probe
-``J`` at angle ``θ`` to the teacher (``θ = 0``: a perfect metric). The student is the max-margin
-perceptron on the kept examples; its test error is ``ε = arccos(R)/π`` with ``R`` the cosine between
-student and teacher.
-
-*Simulation.* Without a bias the max-margin direction is the minimum-norm point ``u`` of the convex
-hull of ``{y_i x_i}`` and the margin is ``‖u‖`` (the dual of min ‖w‖² s.t. y_i w·x_i ≥ 1, with the
-dual variables rescaled to the simplex). That point solves one non-negative least-squares problem,
-min_{β ≥ 0} ‖Zᵀβ‖² + (1ᵀβ − 1)², since β = sλ with 1ᵀλ = 1 gives s²q + (s − 1)², minimised at
-q/(1 + q), increasing in q = ‖Zᵀλ‖². We solve it with Lawson-Hanson (``scipy.optimize.nnls``) on a
-working set of the lowest-margin examples, add every example that violates the margin, and repeat
-until none does — the answer is then the exact max-margin solution of the whole kept set.
-
-*Theory* (:func:`perceptron_theory_error`). In the limit N → ∞ at fixed α the replica-symmetric
-(Gardner) computation is exact for this convex problem. For a unit student with overlap R to the
-teacher and ρ to the probe's component orthogonal to the teacher, its stability on an example is
-y·(w·x) = R|t| + ρ·sign(t)·v + q·z with t = T·x, v the input along that orthogonal direction, z an
-independent standard normal and q = √(1 − R² − ρ²). Pruning changes only the distribution of (t, v)
-on the kept set (a strip |cos θ·t + sin θ·v| < c for keep-hard, its complement for keep-easy). The
-largest margin κ reachable at (R, ρ) solves
-
-    α_prune · E_kept[ G((κ − R|t| − ρ·sign(t)·v)/q) ] = 1,   G(c) = (1 + c²)Φ(c) + cφ(c),
-
-and the max-margin student sits at the (R, ρ) that maximise κ; ε = arccos(R)/π. With θ = 0 the probe
-is the teacher, ρ = 0, and this is the equation of Sorscher et al. (Sec. 2 and App. A); unpruned it
-gives Opper et al.'s learning curve, ε·α → 0.500 at large α. The average is one-dimensional: the
-stability's deterministic part is the projection u of (|t|, sign(t)·v) on (R, ρ), and a 2-D standard
-normal restricted to a half-plane and a strip has an exact marginal along any direction
-(a Gaussian times a difference of normal CDFs), integrated here by composite Gauss-Legendre
-quadrature. κ(R) can be bimodal (for keep-hard at small f the student switches abruptly, near
-α_prune ≈ 2, from fitting the kept examples in directions orthogonal to the teacher to aligning with
-it), so the maximisation starts from a grid over ε.
+**Part A, theory and simulation** (paper Sec. 2-3 and Fig. 1). A teacher perceptron labels Gaussian
+inputs; of ``P = α_tot·N`` examples a pruning rule keeps a fraction ``f`` (``α_prune = f·α_tot``),
+ranked by the margin under a probe at angle ``θ`` to the teacher, and the student is the max-margin
+perceptron on the kept examples. The model, its exact max-margin solver and the replica-symmetric
+theory of the student's test error live in :mod:`scalinglab.theory.perceptron`; this module sweeps
+them over pools of examples (:class:`PerceptronSpec`, :func:`run_perceptron`) and theory points
+(:class:`TheorySpec`, :func:`run_theory`) on two designs — fixed α_tot (the easy/hard crossover) and
+fixed α_prune (the Pareto frontier, with a perfect probe and one at ``θ > 0``) — and measures claims
+P0-P3 from them.
 
 **Part B, neural** (paper Sec. 4-5): difficulty scores for MNIST-1D classifiers (a small 1-D CNN,
-:class:`~scalinglab.models.CNN1D`, at ``profile="ci"``; an MLP on request) — EL2N (Paul et al.
-2021, "Deep learning on a data diet": ‖softmax(f(x)) − onehot(y)‖₂ early in training, averaged over
-several short runs) and the paper's self-supervised prototype score (k-means on an embedding learned
-without labels; difficulty = distance to the nearest centroid). Our embedding is a small
-SimCLR-style contrastive encoder (Chen et al. 2020) trained on augmented signals (random shifts,
-amplitude scaling, noise) — no labels are used. The many small classifiers of one (size, replicate)
-are trained at once as one stacked family (:mod:`scalinglab.families`; CNNs as :class:`StackedCNN1D`,
-grouped convolutions), once for the steps of the unpruned set (equal steps) and once for f times
-those steps (equal epochs).
+:class:`~scalinglab.models.CNN1D`, at ``profile="ci"``; an MLP on request) — EL2N and the paper's
+self-supervised prototype score, both from :mod:`scalinglab.pruning`. The many small classifiers of
+one (size, replicate) are trained at once as one stacked family, once for the steps of the unpruned
+set (equal steps) and once for f times those steps (equal epochs); claims P4-P6.
+
+The generic functions this chapter uses are importable from here too (``data_pruning.max_margin`` is
+:func:`scalinglab.theory.perceptron.max_margin`).
 
 Used by: chapter 03 (data pruning).
 """
@@ -60,23 +31,24 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from scipy import optimize, special, stats
-from scipy.optimize import nnls
+from scipy import special
 
 from ..audit import World
 from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_most
-from ..devices import default_device
-from ..families import StackedMLP, train_family
 from ..fit import spearman
 from ..intervals import jackknife_interval, t_interval
-from ..models import CNN1D, MLP, CNN1DConfig, MLPConfig
+from ..models import CNN1DConfig, MLPConfig
 from ..seeds import derive_seed, generator
-from ..train import TrainConfig, seeded, train
+from ..train import TrainConfig
 
+# The generic science of this chapter (importable from here as well, e.g. ``data_pruning.select``).
+from ..pruning import (STRATEGIES, StackedCNN1D, augment, build_classifier, contrastive_embedding,  # noqa: F401
+                       el2n, el2n_scores, family_predict, nt_xent, prototype_scores, select, stack_classifiers,
+                       subset_batches, train_on_subsets)
+from ..theory.perceptron import (MaxMarginResult, gardner_G, kept_cut, margin_difficulty,  # noqa: F401
+                                 max_margin, overlap, perceptron_test_error, perceptron_theory_error,
+                                 perceptron_theory_point, probe, teacher, teacher_student_data, theory_margin)
 
-STRATEGIES = ("easy", "hard", "random")
 
 # ---------------------------------------------------------------------------------------------
 # Profiles
@@ -120,133 +92,8 @@ SMOKE_OVERRIDES = dict(N=20, n_replicates=2, alpha_tot=[1, 4, 16], crossover_fra
 NEURAL_F = 0.7
 
 # ---------------------------------------------------------------------------------------------
-# Selection (shared by both parts)
-# ---------------------------------------------------------------------------------------------
-
-
-def select(difficulty: np.ndarray, n_keep: int, strategy: str, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Indices of the ``n_keep`` examples kept by ``strategy``: ``"hard"`` keeps the highest
-    difficulty, ``"easy"`` the lowest, ``"random"`` a uniform subset (needs ``rng``).
-
-    Ties are broken by index (a stable sort), so the result is deterministic. Used by chapter 03.
-    """
-    difficulty = np.asarray(difficulty)
-    n = len(difficulty)
-    if not 0 <= n_keep <= n:
-        raise ValueError(f"n_keep must be in [0, {n}], got {n_keep}")
-    if strategy == "random":
-        if rng is None:
-            raise ValueError("strategy 'random' needs an rng")
-        return np.sort(rng.choice(n, size=n_keep, replace=False))
-    order = np.argsort(difficulty, kind="stable")  # easiest first
-    if strategy == "easy":
-        return np.sort(order[:n_keep])
-    if strategy == "hard":
-        return np.sort(order[n - n_keep:])
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-
-
-# ---------------------------------------------------------------------------------------------
 # Part A: the perceptron teacher-student model, simulated
 # ---------------------------------------------------------------------------------------------
-
-
-def teacher(N: int, seed: int) -> np.ndarray:
-    """The teacher: a unit vector uniformly distributed on the sphere in R^N. Used by chapter 03."""
-    t = generator(seed, "teacher").standard_normal(N)
-    return t / np.linalg.norm(t)
-
-
-def teacher_student_data(N: int, P: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(X, y, T)``: ``P`` inputs x ~ N(0, I_N) (rows of X, shape (P, N)), labels y = sign(T·x).
-
-    The inputs of a seed are a prefix of one stream: the data of a smaller P is the first rows of a
-    larger one, so different α_tot of one seed are nested (common random numbers). Used by chapter 03.
-    """
-    if N < 1 or P < 1:
-        raise ValueError(f"N and P must be >= 1, got {N}, {P}")
-    T = teacher(N, seed)
-    X = generator(seed, "inputs").standard_normal((P, N))
-    y = np.sign(X @ T)
-    y[y == 0] = 1.0  # probability zero, but keep labels in {-1, +1}
-    return X, y, T
-
-
-def probe(T: np.ndarray, theta: float, seed: int) -> np.ndarray:
-    """A unit probe J at angle ``theta`` (radians) to the unit teacher T:
-    J = cos θ·T + sin θ·u, with u a random unit vector orthogonal to T (paper Sec. 3). Used by chapter 03."""
-    u = generator(seed, "probe").standard_normal(len(T))
-    u -= (u @ T) * T
-    u /= np.linalg.norm(u)
-    return math.cos(theta) * T + math.sin(theta) * u
-
-
-def margin_difficulty(X: np.ndarray, J: np.ndarray) -> np.ndarray:
-    """Difficulty of each example under the probe J: −|J·x|/‖J‖ (small margin = hard). Used by chapter 03."""
-    return -np.abs(X @ J) / np.linalg.norm(J)
-
-
-@dataclass
-class MaxMarginResult:
-    """The max-margin perceptron w (unit norm), its margin κ = min_i y_i w·x_i, and solver facts.
-    Used by chapter 03."""
-
-    w: np.ndarray
-    margin: float
-    n_support: int
-    rounds: int
-
-
-def max_margin(X: np.ndarray, y: np.ndarray, *, working_size: int | None = None, tol: float = 1e-9,
-               max_rounds: int = 100) -> MaxMarginResult:
-    """Exact max-margin perceptron without bias (hard margin): maximise min_i y_i w·x_i over ‖w‖ = 1.
-
-    Working-set NNLS (see the module docstring): start from the ``working_size`` (default 1.2·N)
-    examples of lowest margin under the Hebbian direction Σ y_i x_i, solve the min-norm-point
-    problem there, add every example whose margin is below κ(1 − tol), repeat. Raises if the data
-    are not linearly separable through the origin. Used by chapter 03.
-    """
-    X = np.asarray(X, float)
-    y = np.asarray(y, float)
-    Z = y[:, None] * X  # (P, N): y_i x_i
-    P, N = Z.shape
-    k = min(P, working_size or int(1.2 * N) + 1)
-    hebb = Z.sum(0)
-    active = np.argsort(Z @ hebb, kind="stable")[:k]
-    for rounds in range(1, max_rounds + 1):
-        Za = Z[active]  # (k, N)
-        A = np.vstack([Za.T, np.ones((1, len(active)))])  # (N + 1, k)
-        b = np.zeros(N + 1)
-        b[-1] = 1.0
-        beta, _ = nnls(A, b, maxiter=50 * A.shape[1] + 100)
-        u = Za.T @ (beta / beta.sum())  # min-norm point of the hull of the working set
-        kappa = float(np.linalg.norm(u))
-        if kappa < 1e-12:
-            raise ValueError("data are not linearly separable through the origin")
-        w = u / kappa
-        margins = Z @ w  # (P,)
-        violators = np.flatnonzero(margins < kappa * (1 - tol))
-        violators = np.setdiff1d(violators, active)
-        if len(violators) == 0:
-            n_support = int(np.sum(beta > 0))
-            return MaxMarginResult(w=w, margin=float(margins.min()), n_support=n_support, rounds=rounds)
-        worst = violators[np.argsort(margins[violators], kind="stable")[:max(N, 1)]]
-        keep = active[beta > 0]  # support vectors stay; the rest of the old set may go
-        rest = np.setdiff1d(active, keep)
-        rest = rest[np.argsort(margins[rest], kind="stable")[: max(0, k - len(keep))]]
-        active = np.unique(np.concatenate([keep, worst, rest]))
-    raise RuntimeError(f"max_margin did not converge in {max_rounds} rounds")
-
-
-def overlap(w: np.ndarray, T: np.ndarray) -> float:
-    """R = cos(angle between student and teacher). Used by chapter 03."""
-    return float(w @ T / (np.linalg.norm(w) * np.linalg.norm(T)))
-
-
-def perceptron_test_error(w: np.ndarray, T: np.ndarray) -> float:
-    """Generalisation error arccos(R)/π of student w for teacher T on Gaussian inputs (exact).
-    Used by chapter 03."""
-    return float(np.arccos(np.clip(overlap(w, T), -1.0, 1.0)) / np.pi)
 
 
 @dataclass(frozen=True)
@@ -365,132 +212,6 @@ def mean_se(df, by: list[str], value: str):
 # Part A: the replica-symmetric theory
 # ---------------------------------------------------------------------------------------------
 
-_SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-def gardner_G(c):
-    """G(c) = ∫_{-∞}^{c} Dz (c − z)² = (1 + c²)Φ(c) + cφ(c): the Gardner integrand. Used by chapter 03."""
-    c = np.asarray(c, float)
-    return (1 + c * c) * special.ndtr(c) + c * np.exp(-0.5 * c * c) / _SQRT_2PI
-
-
-@functools.lru_cache(maxsize=8)
-def _quadrature(n_panels: int, order: int = 8, limit: float = 6.5):
-    x, w = np.polynomial.legendre.leggauss(order)
-    edges = np.linspace(-limit, limit, n_panels + 1)
-    mid, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * (edges[1:] - edges[:-1])
-    return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
-
-
-def kept_cut(f: float, strategy: str) -> float:
-    """The cut c on the probe's |field| that keeps a fraction f: keep-hard keeps |s| < c, keep-easy
-    |s| > c. Used by chapter 03."""
-    if not 0 < f <= 1:
-        raise ValueError(f"f must be in (0, 1], got {f}")
-    return float(stats.norm.ppf(0.5 + f / 2) if strategy == "hard" else stats.norm.ppf(1 - f / 2))
-
-
-def _stability_density(R: float, rho: float, theta: float, f: float, strategy: str, n_panels: int):
-    """Nodes x and normalised weights p of the kept distribution of R|t| + ρ·sign(t)·v."""
-    u, w = _quadrature(n_panels)
-    n = math.hypot(R, rho)
-    # (a, b) = (|t|, sign(t)·v) is a 2-D standard normal on the half-plane a ≥ 0 (density doubled).
-    # Coordinates along e1 = (R, ρ)/n (u) and e2 = (−ρ, R)/n (w'): a = (R u − ρ w')/n.
-    lo, hi = np.full_like(u, -np.inf), np.full_like(u, np.inf)
-    if rho > 0:
-        hi = R * u / rho
-    elif rho < 0:
-        lo = R * u / rho
-    else:
-        hi = np.where(u >= 0, np.inf, -np.inf)
-    half_plane = np.clip(special.ndtr(hi) - special.ndtr(lo), 0, None)
-    if strategy == "random" or f >= 1:
-        mass = half_plane
-    else:  # the probe field s = cos θ·a + sin θ·b = A u + B w'
-        A = (math.cos(theta) * R + math.sin(theta) * rho) / n
-        B = (math.sin(theta) * R - math.cos(theta) * rho) / n
-        c = kept_cut(f, strategy) if strategy == "hard" else kept_cut(1 - f, "hard")
-        if abs(B) > 1e-14:
-            e1, e2 = (-c - A * u) / B, (c - A * u) / B
-            s_lo, s_hi = np.minimum(e1, e2), np.maximum(e1, e2)
-            strip = np.clip(special.ndtr(np.minimum(hi, s_hi)) - special.ndtr(np.maximum(lo, s_lo)), 0, None)
-        else:
-            strip = np.where(np.abs(A * u) < c, half_plane, 0.0)
-        mass = strip if strategy == "hard" else half_plane - strip
-    p = np.exp(-0.5 * u * u) * mass * w
-    return u * n, p / p.sum()
-
-
-def _kappa(alpha: float, q: float, x: np.ndarray, p: np.ndarray) -> float:
-    """The largest margin: the root in κ of α·Σ p·G((κ − x)/q) = 1 (increasing in κ)."""
-    def excess(k):
-        return alpha * float(p @ gardner_G((k - x) / q)) - 1.0
-
-    lo, hi = -1.0, 1.0
-    while excess(lo) > 0:
-        lo *= 2
-    while excess(hi) < 0:
-        hi *= 2
-    return optimize.brentq(excess, lo, hi, xtol=1e-13)
-
-
-def theory_margin(alpha_prune: float, eps: float, lam: float, theta: float, f: float, strategy: str,
-                  n_panels: int = 600) -> float:
-    """κ at the order parameters R = cos(π·eps), ρ = lam·sin(π·eps) (lam in (−1, 1)). Used by chapter 03."""
-    s = math.sin(math.pi * eps)
-    R, rho = math.cos(math.pi * eps), lam * s
-    q = s * math.sqrt(max(1 - lam * lam, 1e-300))
-    x, p = _stability_density(R, rho, theta, f, strategy, n_panels)
-    return _kappa(alpha_prune, q, x, p)
-
-
-@functools.lru_cache(maxsize=4096)
-def perceptron_theory_point(alpha_tot: float, f: float, strategy: str, theta_deg: float = 0.0,
-                            n_panels: int = 600) -> dict:
-    """The replica-symmetric saddle point of the max-margin student on the kept fraction f of
-    α_tot·N examples: ``{"error", "R", "rho", "kappa"}`` (see the module docstring). Used by chapter 03."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if alpha_tot <= 0 or not 0 < f <= 1:
-        raise ValueError(f"need alpha_tot > 0 and 0 < f <= 1, got {alpha_tot}, {f}")
-    alpha, theta = f * alpha_tot, math.radians(theta_deg)
-    if f >= 1:
-        strategy = "random"
-
-    def neg(eps, lam=0.0):
-        return -theory_margin(alpha, eps, lam, theta, f, strategy, n_panels)
-
-    grid = np.concatenate([np.geomspace(1e-4, 0.05, 16), np.linspace(0.06, 0.5, 23)])
-    values = [neg(e) for e in grid]
-    i = int(np.argmin(values))
-    lo, hi = (grid[i - 1] if i > 0 else 1e-7), grid[min(i + 1, len(grid) - 1)]
-    best = optimize.minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
-    eps, lam, kappa = float(best.x), 0.0, -float(best.fun)
-    if theta_deg != 0 and strategy != "random":  # the student may lean towards the probe's direction
-        # a coarse grid over (ε, λ) first (κ can have several maxima), then Nelder-Mead from the best
-        # point in unbounded coordinates ε = 0.5·sigmoid(z₀), λ = tanh(z₁)
-        coarse = [(e, l) for e in np.linspace(0.03, 0.47, 10) for l in np.linspace(-0.9, 0.9, 7)]
-        values = [neg(e, l) for e, l in coarse]
-        e0, l0 = coarse[int(np.argmin(values))]
-        if -min(values) > kappa:
-            eps, lam, kappa = e0, l0, -min(values)
-        to_z = lambda e, l: [math.log(e / (0.5 - e)) if e < 0.5 else 12.0, math.atanh(max(min(l, 0.999), -0.999))]  # noqa: E731
-        from_z = lambda z: (0.5 / (1 + math.exp(-z[0])), math.tanh(z[1]))  # noqa: E731
-        res = optimize.minimize(lambda z: neg(*from_z(z)), to_z(eps, lam), method="Nelder-Mead",
-                                options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 200})
-        if -res.fun > kappa:
-            (eps, lam), kappa = from_z(res.x), -float(res.fun)
-    R = math.cos(math.pi * eps)
-    return {"error": eps, "R": R, "rho": lam * math.sin(math.pi * eps), "kappa": kappa}
-
-
-def perceptron_theory_error(alpha_tot: float, f: float, strategy: str, theta_deg: float = 0.0,
-                            n_panels: int = 600) -> float:
-    """Large-N test error arccos(R)/π of the max-margin student trained on the fraction ``f`` of
-    α_tot·N examples kept by ``strategy`` ("random", "hard" or "easy") under a probe at ``theta_deg``
-    degrees to the teacher — the replica-symmetric theory (module docstring). Used by chapter 03."""
-    return perceptron_theory_point(float(alpha_tot), float(f), strategy, float(theta_deg), int(n_panels))["error"]
-
 
 @dataclass(frozen=True)
 class TheorySpec:
@@ -504,7 +225,8 @@ class TheorySpec:
 
 
 def run_theory(spec: TheorySpec) -> dict:
-    """The run function of chapter 03's theory sweep: :func:`perceptron_theory_point` at one point."""
+    """The run function of chapter 03's theory sweep: one point of
+    :func:`~scalinglab.theory.perceptron.perceptron_theory_point`."""
     return perceptron_theory_point(spec.alpha_tot, spec.f, spec.strategy, spec.theta_deg, spec.n_panels)
 
 
@@ -682,7 +404,9 @@ def crossover_fit(alpha_tot, easy_minus_hard, centre: float, window: int = P1_WI
     the answer follows :func:`crossover_alpha`'s convention: ``alpha_tot[0]`` if keep-hard wins there on
     average (the switch, if any, lies before the grid), ``√2·alpha_tot[-1]`` if keep-easy does. A smooth
     function of the errors, unlike the first sign change (:func:`crossover_alpha`), whose grid interval
-    jumps when a crossover sits next to a grid point. Used by chapter 03 (claim P1)."""
+    jumps when a crossover sits next to a grid point. A root outside the grid is clipped to the same two
+    conventions (a nearly flat line can put it so far out that its exponential underflows to 0). Used by
+    chapter 03 (claim P1)."""
     a = np.log(np.asarray(alpha_tot, float))
     d = np.asarray(easy_minus_hard, float)
     near = np.sort(np.argsort(np.abs(a - math.log(centre)), kind="stable")[:window])
@@ -690,7 +414,8 @@ def crossover_fit(alpha_tot, easy_minus_hard, centre: float, window: int = P1_WI
     slope = float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
     if not slope > 0:
         return float(np.exp(a[0])) if y.mean() > 0 else float(np.exp(a[-1]) * math.sqrt(2))
-    return float(np.exp(x.mean() - y.mean() / slope))
+    root = x.mean() - y.mean() / slope
+    return float(np.exp(min(max(root, a[0]), a[-1] + 0.5 * math.log(2.0))))
 
 
 def max_abs_interval(intervals) -> tuple[float, float]:
@@ -862,261 +587,6 @@ def measure_imperfect_probe(fits, points, theta_deg: float, *, matrix=None) -> M
 
 
 # ---------------------------------------------------------------------------------------------
-# Part B: many small classifiers at once, and difficulty scores
-# ---------------------------------------------------------------------------------------------
-
-
-def subset_batches(x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray], batch_size: int):
-    """A stacked batch function: model k draws ``batch_size`` examples
-    uniformly (with replacement) from its own subset ``subsets[k]`` of (x, y). Used by chapter 03."""
-    K = len(subsets)
-    lengths = torch.tensor([len(s) for s in subsets], dtype=torch.float64)
-    if torch.any(lengths < 1):
-        raise ValueError("every subset must hold at least one example")
-    padded = torch.zeros(K, int(lengths.max()), dtype=torch.long)  # (K, max subset size)
-    for k, s in enumerate(subsets):
-        padded[k, : len(s)] = torch.as_tensor(np.asarray(s), dtype=torch.long)
-    padded = padded.to(x.device)
-
-    def batch_fn(generator: torch.Generator):
-        u = torch.rand(K, batch_size, generator=generator, dtype=torch.float64)
-        pos = (u * lengths[:, None]).long().clamp_max(lengths.long()[:, None] - 1).to(x.device)  # (K, B)
-        idx = torch.gather(padded, 1, pos)  # (K, B) example indices
-        return x[idx], y[idx]  # (K, B, D), (K, B)
-
-    return batch_fn
-
-
-class StackedCNN1D(torch.nn.Module):
-    """K :class:`~scalinglab.models.CNN1D` of one config as stacked tensors, run as grouped
-    convolutions (model k's signals are input channel k; ``groups=K`` keeps the models apart) and one
-    batched matrix product for the heads. Every parameter has the model index first, as
-    :class:`~scalinglab.families.StackedAdamW` needs: convolution weights (K, C_out, C_in, k), biases
-    (K, C_out), head (K, C·L, n_classes) and (K, 1, n_classes). ``forward`` takes (K, B, L), one
-    batch per model, or (B, L) shared by all, and returns logits (K, B, n_classes). Trained by
-    :func:`scalinglab.families.train_family`; exact (tested against the members). Used by chapter 03."""
-
-    def __init__(self, config: CNN1DConfig, n_models: int):
-        super().__init__()
-        self.config, self.n_models = config, n_models
-        widths = [1, *config.channels]
-        self.conv_weights = torch.nn.ParameterList(
-            torch.nn.Parameter(torch.zeros(n_models, c_out, c_in, k))
-            for c_in, c_out, k in zip(widths[:-1], widths[1:], config.kernel_sizes))
-        self.conv_biases = torch.nn.ParameterList(torch.nn.Parameter(torch.zeros(n_models, c)) for c in config.channels)
-        features = config.channels[-1] * config.feature_length()
-        self.head_weight = torch.nn.Parameter(torch.zeros(n_models, features, config.n_classes))
-        self.head_bias = torch.nn.Parameter(torch.zeros(n_models, 1, config.n_classes))
-
-    @classmethod
-    def from_models(cls, models: list[CNN1D]) -> "StackedCNN1D":
-        """Stack copies of ``models`` (one config); the originals are untouched."""
-        config = models[0].config
-        if any(m.config != config for m in models):
-            raise ValueError("StackedCNN1D.from_models: every model must have the same CNN1DConfig")
-        stacked = cls(config, len(models))
-        ref = next(models[0].parameters())
-        stacked.to(dtype=ref.dtype, device=ref.device)
-        with torch.no_grad():
-            for i in range(len(config.channels)):
-                stacked.conv_weights[i].copy_(torch.stack([m.convs[i].weight for m in models]))
-                stacked.conv_biases[i].copy_(torch.stack([m.convs[i].bias for m in models]))
-            stacked.head_weight.copy_(torch.stack([m.head.weight.T for m in models]))  # (K, C·L, n_classes)
-            stacked.head_bias.copy_(torch.stack([m.head.bias[None, :] for m in models]))
-        return stacked
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        K = self.n_models
-        if x.dim() == 2:  # (B, L) shared by all models -> (B, K, L)
-            h = x.unsqueeze(1).expand(-1, K, -1)
-        else:  # (K, B, L) -> (B, K, L): model k's signal in input channel k
-            h = x.transpose(0, 1)
-        B = h.shape[0]
-        for w, b in zip(self.conv_weights, self.conv_biases):
-            _, c_out, c_in, k = w.shape
-            # (B, K·C_in, L_in) -> (B, K·C_out, L_out); groups=K: output block k sees only input block k
-            h = F.relu(F.conv1d(h, w.reshape(K * c_out, c_in, k), b.reshape(K * c_out), stride=self.config.stride,
-                                padding=k // 2, groups=K))
-        h = h.reshape(B, K, -1).transpose(0, 1)  # (B, K·C, L') -> (B, K, C·L') -> (K, B, C·L')
-        return torch.baddbmm(self.head_bias, h, self.head_weight)  # (K, B, n_classes)
-
-    def decay_mask(self) -> list[bool]:
-        """Weight decay on the weights (as :func:`scalinglab.train.make_optimizer`: dim ≥ 2 in the member)."""
-        n = len(self.conv_weights)
-        return [True] * n + [False] * n + [True, False]
-
-    def ordered_parameters(self) -> list[torch.nn.Parameter]:
-        return [*self.conv_weights, *self.conv_biases, self.head_weight, self.head_bias]
-
-    def member(self, k: int) -> CNN1D:
-        """Model ``k`` as an ordinary :class:`~scalinglab.models.CNN1D` (a copy)."""
-        model = CNN1D(self.config).to(dtype=self.head_weight.dtype, device=self.head_weight.device)
-        with torch.no_grad():
-            for i, conv in enumerate(model.convs):
-                conv.weight.copy_(self.conv_weights[i][k])
-                conv.bias.copy_(self.conv_biases[i][k])
-            model.head.weight.copy_(self.head_weight[k].T)
-            model.head.bias.copy_(self.head_bias[k, 0])
-        return model
-
-
-def build_classifier(config):
-    """The classifier of ``config``: an :class:`~scalinglab.models.MLP` (``MLPConfig``) or a
-    :class:`~scalinglab.models.CNN1D` (``CNN1DConfig``). Used by chapter 03."""
-    if isinstance(config, CNN1DConfig):
-        return CNN1D(config)
-    if isinstance(config, MLPConfig):
-        return MLP(config)
-    raise TypeError(f"no classifier for {type(config).__name__}")
-
-
-def stack_classifiers(models: list) -> torch.nn.Module:
-    """One stacked family of identical-shape classifiers: :class:`~scalinglab.families.StackedMLP` for
-    MLPs, :class:`StackedCNN1D` for CNNs. Used by chapter 03."""
-    if isinstance(models[0], CNN1D):
-        return StackedCNN1D.from_models(models)
-    return StackedMLP.from_models(models)
-
-
-@torch.no_grad()
-def family_predict(family: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """Logits of every model of ``family`` on the same inputs x (n, D): returns (K, n, C). Used by chapter 03."""
-    family.eval()
-    return torch.cat([family(x[start:start + chunk]) for start in range(0, len(x), chunk)], dim=1)
-
-
-def _train_on_subsets_at_once(mlps: list, x: torch.Tensor, y: torch.Tensor, subsets: list[np.ndarray],
-                              train_config: TrainConfig, device: torch.device):
-    """Train one copy of ``mlps[k]`` on ``subsets[k]`` for every k, as one stacked family
-    (:mod:`scalinglab.families`): each model has its own data, loss and AdamW state. One generator,
-    seeded from ``train_config.seed``, draws every model's batch indices."""
-    family = stack_classifiers(mlps).to(device)
-    batch_fn = subset_batches(x, y, subsets, train_config.batch_size)
-    generator = torch.Generator().manual_seed(train_config.seed)
-    result = train_family(family, [train_config] * len(subsets), None, device=device,
-                          stacked_batch_fn=lambda: batch_fn(generator))
-    return family, result
-
-
-def train_on_subsets(x_train: np.ndarray, y_train: np.ndarray, subsets: list[np.ndarray], config: MLPConfig | CNN1DConfig,
-                     train_config: TrainConfig, init_seed: int, x_test: np.ndarray, y_test: np.ndarray,
-                     same_init: bool = True, device=None) -> dict:
-    """Train one MLP per subset (all at once) and return their test accuracy and loss.
-
-    With ``same_init`` every model starts from the same weights (seeded by ``init_seed``), so that
-    differences between subsets are not blurred by initialisation noise; otherwise model k is
-    seeded by ``(init_seed, k)``. Data order comes from ``train_config.seed``. Returns
-    ``{"test_accuracy": [K], "test_loss": [K], "test_correct": bool array (K, n_test), "train_wall_s": float}``. Used by chapter 03.
-    """
-    device = torch.device(device) if device is not None else default_device()
-    if same_init:
-        base = seeded(lambda: build_classifier(config), init_seed)
-        mlps = [base] * len(subsets)
-    else:
-        mlps = [seeded(lambda: build_classifier(config), derive_seed(init_seed, "init", k)) for k in range(len(subsets))]
-    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
-    family, result = _train_on_subsets_at_once(mlps, xt, yt, subsets, train_config, device)
-    xs = torch.as_tensor(x_test, dtype=torch.float32, device=device)
-    ys = torch.as_tensor(y_test, dtype=torch.long, device=device)
-    logits = family_predict(family, xs)  # (K, n_test, C)
-    correct = logits.argmax(-1) == ys  # (K, n_test)
-    acc = correct.float().mean(1)
-    loss = F.cross_entropy(logits.flatten(0, 1), ys.repeat(len(subsets)), reduction="none").view(len(subsets), -1).mean(1)
-    return {"test_accuracy": acc.cpu().tolist(), "test_loss": loss.cpu().tolist(),
-            "test_correct": correct.cpu().numpy(), "train_wall_s": result.wall_time_s}
-
-
-def el2n(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """EL2N score ‖softmax(logits) − onehot(label)‖₂ per example (Paul et al. 2021, Eq. 2).
-    ``logits`` (..., n, C), ``labels`` (n,) → (..., n). Ranges over [0, √2]. Used by chapter 03."""
-    probs = logits.softmax(-1)
-    onehot = F.one_hot(labels, probs.shape[-1]).to(probs.dtype)
-    return (probs - onehot).norm(dim=-1)
-
-
-def el2n_scores(x_train: np.ndarray, y_train: np.ndarray, config: MLPConfig | CNN1DConfig, train_config: TrainConfig,
-                n_runs: int, seed: int, device=None) -> np.ndarray:
-    """EL2N of every training example, averaged over ``n_runs`` short runs from different
-    initialisations and data orders (trained together as one ensemble on the full set).
-    Higher = harder. Used by chapter 03."""
-    if n_runs < 1:
-        raise ValueError(f"n_runs must be >= 1, got {n_runs}")
-    device = torch.device(device) if device is not None else default_device()
-    mlps = [seeded(lambda: build_classifier(config), derive_seed(seed, "el2n-init", k)) for k in range(n_runs)]
-    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y_train, dtype=torch.long, device=device)
-    everything = [np.arange(len(yt))] * n_runs
-    family, _ = _train_on_subsets_at_once(mlps, xt, yt, everything, train_config, device)
-    scores = el2n(family_predict(family, xt), yt)  # (n_runs, n)
-    return scores.mean(0).cpu().numpy()
-
-
-# --- self-supervised prototypes ---------------------------------------------------------------
-
-
-def augment(x: torch.Tensor, generator: torch.Generator, max_shift: int = 4, noise: float = 0.1,
-            scale: float = 0.2) -> torch.Tensor:
-    """A random view of each signal in x (B, L): circular shift by up to ``max_shift`` positions,
-    amplitude scaling by 1 ± ``scale``, additive Gaussian noise. Labels are never used. Used by chapter 03."""
-    B, L = x.shape
-    shifts = torch.randint(-max_shift, max_shift + 1, (B, 1), generator=generator)
-    cols = (torch.arange(L)[None, :] - shifts) % L  # (B, L)
-    out = torch.gather(x, 1, cols.to(x.device))
-    amp = 1 + scale * (2 * torch.rand(B, 1, generator=generator) - 1)
-    return out * amp.to(x.device) + noise * torch.randn(B, L, generator=generator).to(x.device)
-
-
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
-    """SimCLR's normalised-temperature cross-entropy (Chen et al. 2020, Eq. 1): two views per
-    example, each view must pick its partner among the other 2B − 1 embeddings. Used by chapter 03."""
-    B = len(z1)
-    z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2B, d)
-    sim = z @ z.T / temperature  # (2B, 2B)
-    sim.fill_diagonal_(float("-inf"))
-    partner = torch.cat([torch.arange(B, 2 * B), torch.arange(0, B)]).to(z.device)
-    return F.cross_entropy(sim, partner)
-
-
-def contrastive_embedding(x_train: np.ndarray, config: MLPConfig, train_config: TrainConfig, seed: int,
-                          device=None, max_shift: int = 4, noise: float = 0.1, scale: float = 0.2,
-                          temperature: float = 0.2) -> np.ndarray:
-    """Unit-norm embeddings (n, config.n_classes) of the training signals from an MLP encoder trained
-    with :func:`nt_xent` on :func:`augment`-ed views. No labels. Used by chapter 03."""
-    device = torch.device(device) if device is not None else default_device()
-    encoder = seeded(lambda: MLP(config), seed)
-    xt = torch.as_tensor(x_train, dtype=torch.float32)
-
-    def batch_fn(generator: torch.Generator):
-        idx = torch.randint(0, len(xt), (train_config.batch_size,), generator=generator)
-        xb = xt[idx]
-        return (augment(xb, generator, max_shift, noise, scale), augment(xb, generator, max_shift, noise, scale))
-
-    def loss_fn(model, batch):
-        v1, v2 = batch
-        return nt_xent(model(v1), model(v2), temperature)
-
-    train(encoder, train_config, batch_fn, loss_fn, device=device)
-    encoder.eval()
-    with torch.no_grad():
-        z = F.normalize(encoder(xt.to(device)), dim=1)
-    return z.cpu().numpy()
-
-
-def prototype_scores(embedding: np.ndarray, n_clusters: int, seed: int, n_init: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's self-supervised prototype metric (Sec. 5): k-means (scikit-learn) on the
-    embedding; difficulty = Euclidean distance to the nearest centroid (far from every prototype =
-    hard). Returns ``(difficulty (n,), cluster assignment (n,))``. Used by chapter 03."""
-    from sklearn.cluster import KMeans
-
-    km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(embedding)
-    dist = km.transform(embedding)  # (n, n_clusters)
-    return dist.min(1), km.labels_
-
-
-
-
-# ---------------------------------------------------------------------------------------------
 # Part B: the neural experiment
 # ---------------------------------------------------------------------------------------------
 
@@ -1265,7 +735,8 @@ def run_neural(spec: NeuralSpec) -> dict:
 
 
 def _runs(labels, out: dict, budget: str, steps: int) -> list[dict]:
-    """The run records of one :func:`train_on_subsets` call: correctness as a string of 0/1 per model."""
+    """The run records of one :func:`~scalinglab.pruning.train_on_subsets` call: correctness as a string
+    of 0/1 per model."""
     correct = ["".join("1" if c else "0" for c in row) for row in out["test_correct"]]
     return [{"score": s, "strategy": st, "f": f, "budget": budget, "steps": steps, "test_accuracy": a,
              "test_loss": l, "correct": c}
