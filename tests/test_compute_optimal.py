@@ -1,5 +1,6 @@
-"""Chapter 05 (compute-optimal scaling): the analytic reconciliation, Approaches 2 and 3, the published
-data, the grid, and a positive and a negative control for every claim."""
+"""Chapter 05 (compute-optimal scaling): the reconciliation on the published laws, Approaches 2 and 3 on
+the chapter's grid, the published data, the grid, and a positive and a negative control for every claim.
+The generic analyses the chapter calls (``scalinglab.isoflop``) are tested in ``tests/test_isoflop.py``."""
 
 from __future__ import annotations
 
@@ -49,13 +50,6 @@ def test_local_exponent_falls_towards_chinchilla():
     assert abs(local[-1] - co.BESIROGLU_2024.a) < 0.03
 
 
-def test_embedding_relation_round_trip():
-    n_e = np.geomspace(1e3, 1e8, 12)
-    assert co.fit_embedding_relation(n_e, co.total_from_nonemb(n_e, 321.0)) == pytest.approx(321.0)
-    with pytest.raises(ValueError):
-        co.fit_embedding_relation([10.0], [5.0])
-
-
 # --- Approach 3 ----------------------------------------------------------------------------------
 
 def _synthetic_surface(law, n_points=40, noise=0.0, seed=0):
@@ -84,36 +78,16 @@ def test_fit_chinchilla_law_checks_inputs():
         co.fit_chinchilla_law(np.ones(8), np.ones(8), -np.ones(8))
 
 
-# --- Approach 2 ----------------------------------------------------------------------------------
+# --- Approach 2 and the reconciliation: scalinglab.isoflop, under the chapter module's names ---------
 
-def test_parabola_minimum_and_interior_margin():
-    x = np.log(np.geomspace(1e4, 1e5, 5))
-    y = 2.0 + 0.3 * (x - np.log(3e4)) ** 2
-    x_min, c2, _ = co.parabola_minimum(x, y)
-    assert x_min == pytest.approx(np.log(3e4)) and c2 == pytest.approx(0.3)
-    (m,) = co.isoflop_minima(np.full(5, 1e11), x, y)
-    assert 0.4 < m.interior_margin < 0.55
-    (edge,) = co.isoflop_minima(np.full(5, 1e11), x, 2.0 - 0.1 * x)  # monotone: no interior minimum
-    assert edge.interior_margin < 0.1
-    assert math.isnan(co.parabola_minimum(x, -y)[0])
+def test_the_generic_analyses_are_importable_from_the_chapter_module():
+    from scalinglab import isoflop
 
-
-def test_nonemb_from_total_interpolates_and_extrapolates():
-    ft, fe = np.log([10.0, 100.0, 1000.0]), np.log([2.0, 50.0, 900.0])
-    assert co.nonemb_from_total(np.log(100.0), ft, fe)[0] == pytest.approx(np.log(50.0))
-    assert co.nonemb_from_total(np.log(10000.0), ft, fe)[0] > np.log(900.0)
-
-
-def test_seed_noise_resamples_keep_the_cell_means_and_the_variance():
-    cells = [(0, i) for i in range(50) for _ in range(2)]
-    rng = np.random.default_rng(1)
-    y = np.repeat(rng.uniform(2, 3, 50), 2) + 0.01 * rng.standard_normal(100)
-    draws = co.seed_noise_resamples(cells, y, 400, seed=3)
-    assert draws.shape == (400, 100)
-    cell_means = y.reshape(50, 2).mean(1)
-    assert np.allclose(draws.reshape(400, 50, 2).mean((0, 2)), cell_means, atol=0.003)
-    # The √(n/(n−1)) correction keeps the per-run spread near the true 0.01.
-    assert 0.007 < draws.reshape(400, 50, 2).std(axis=0).mean() < 0.013
+    for name in ("IsoFlopMinimum", "parabola_minimum", "isoflop_minima", "nonemb_from_total", "approach2_exponents",
+                 "Approach2Result", "approach2", "seed_noise_resamples", "surface_misfit", "total_from_nonemb",
+                 "fit_embedding_relation", "optimal_n_nonemb", "reconciled_exponents", "local_exponent_nonemb",
+                 "KAPLAN_RANGE_NONEMB", "KAPLAN_RANGE_TOTAL"):
+        assert getattr(co, name) is getattr(isoflop, name), name
 
 
 # --- the synthetic grid for the controls -----------------------------------------------------------

@@ -388,7 +388,7 @@ def fit_chinchilla_law(n, d, loss, *, resampled_losses=None, n_bootstrap: int = 
     inside the fit (A and B refer to raw N, D).
 
     Bootstrap: ``resampled_losses`` (an array (B, n_points) of losses redrawn by the caller, e.g. by
-    :func:`seed_noise_resamples`) is refitted row by row; without it, ``n_bootstrap`` pairs-bootstrap
+    :func:`scalinglab.isoflop.seed_noise_resamples`) is refitted row by row; without it, ``n_bootstrap`` pairs-bootstrap
     resamples of the points. Each refit starts from the full fit and one grid start. ``starts``: laws
     (:class:`ChinchillaLaw`) to start from instead of the grid — e.g. the fit to all points, for the
     leave-one-out refits of a jackknife (:mod:`scalinglab.runtable`). Used by chapter 05 and
