@@ -6,10 +6,18 @@ Generic machinery, shared by every chapter:
 - ``train`` — the training loop (AdamW, schedules, clipping, evaluation, seeding);
 - ``families`` — many small models trained as one stacked model;
 - ``fit`` — power laws and lines with robust losses and bootstrap intervals;
+- ``isoflop`` — IsoFLOP analysis (Hoffmann et al. 2022, Approach 2): per-budget parabolas and their minima,
+  N_opt ∝ C^a with a seed-noise bootstrap, a fitted surface's misfit in seed-noise units, and the
+  Kaplan–Chinchilla reconciliation (Pearce & Song 2024);
 - ``intervals`` — 95 % intervals from a run's replicates (bootstrap, hierarchical, t);
 - ``metrics`` — scoring a language model's answers (exact match, edit distance, multiple choice, the
   emergence score, PassUntil);
 - ``noise_scale`` — gradient noise-scale estimators (per-example, two-batch, Hessian);
+- ``pruning`` — data pruning: keep-easy, keep-hard and random selection by a difficulty score, EL2N and
+  self-supervised prototype scores, many small classifiers trained at once on their own subsets;
+- ``theory`` — first-principles theories of what a chapter measures: ``theory.perceptron``, the
+  teacher–student perceptron, its exact max-margin student and the replica theory of data pruning
+  (Sorscher et al. 2022);
 - ``runs`` — the resumable run store, run specs and :func:`runs.sweep` (processes or Dask);
 - ``seeds`` — named seed streams derived from a chapter's seed;
 - ``devices`` — devices, threads and worker processes;
