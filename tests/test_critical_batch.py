@@ -1,5 +1,6 @@
-"""Chapter 04 (critical batch size): the step–batch law, the task, the run functions, the sweeps,
-and a negative and a positive control for every claim, through the chapter's measurement functions."""
+"""Chapter 04 (critical batch size): the task, the run functions, the sweeps, and a negative and a positive
+control for every claim, through the chapter's measurement functions. The step–batch law itself (steps to
+target, the fits) is tested in tests/test_batch_law.py."""
 
 import dataclasses
 import math
@@ -12,13 +13,12 @@ import torch
 
 os.environ.setdefault("SCALINGLAB_THREADS", "1")  # tiny models: one thread is fastest, above all on a busy machine
 
-from scalinglab import audit
+from scalinglab import audit, batch_law
 from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.intervals import jackknife_interval
 from scalinglab.experiments import critical_batch as cb
 from scalinglab.experiments.critical_batch import (BatchSizeFamilySpec, NoiseRunSpec, StepsTable, TeacherTask,
-                                                   best_over_learning_rates, eval_step_grid, fit_step_batch_law,
-                                                   make_stop_rule, steps_to_target, train_batch_size_family)
+                                                   eval_step_grid, train_batch_size_family)
 from scalinglab.params import select_profile
 from scalinglab.runs import run_key
 
@@ -27,97 +27,13 @@ BATCH = 2.0 ** np.arange(11)
 EXCESS = np.array([0.8, 0.6, 0.45])
 
 
-# ---- the law and its pieces ------------------------------------------------------------------------------------
+# ---- the step–batch law (scalinglab.batch_law), the task and its grids -------------------------------------------
 
-def test_steps_to_target_interpolates_in_log_steps():
-    steps, losses = [1, 10, 100], [3.0, 2.0, 1.0]
-    assert steps_to_target(steps, losses, 1.5) == pytest.approx(math.sqrt(10 * 100))
-    assert steps_to_target(steps, losses, 5.0) == 1
-    assert steps_to_target(steps, losses, 0.5) == math.inf
-    assert steps_to_target([1, 2], [float("nan"), 0.1], 0.5) == 2
-
-
-def test_fit_step_batch_law_recovers_parameters():
-    rng = np.random.default_rng(0)
-    s = 40.0 * (1 + 120.0 / BATCH) * np.exp(0.03 * rng.standard_normal(len(BATCH)))
-    fit = fit_step_batch_law(BATCH, s)
-    assert fit.s_min == pytest.approx(40.0, rel=0.1)
-    assert fit.b_crit == pytest.approx(120.0, rel=0.15)
-    assert fit.r2_log > 0.99
-    np.testing.assert_allclose(fit.examples(BATCH), BATCH * fit.steps(BATCH))
-    flat = fit_step_batch_law(BATCH, np.full(len(BATCH), 50.0) * np.exp(0.3 * rng.standard_normal(len(BATCH))))
-    assert flat.r2_log < 0.95  # steps that do not depend on B are not the law
-    with pytest.raises(ValueError):
-        fit_step_batch_law([1, 2], [3, 4])
-
-
-def test_out_of_sample_errors_tell_the_law_from_a_power_law():
-    law = 10.0 * (1 + 100.0 / BATCH)
-    err_law, err_pow = cb.out_of_sample_errors(BATCH, law)
-    assert err_law < 1e-6 and err_pow > 0.05
-    power = 3000.0 * BATCH ** -0.7
-    err_law, err_pow = cb.out_of_sample_errors(BATCH, power)
-    assert err_pow < 1e-9 < err_law
-    assert all(math.isnan(v) for v in cb.out_of_sample_errors(BATCH[:4], law[:4], 2))  # 2 fitting points: no fit
-    # the held-out sizes are the largest ones: a curve that changes only there is judged only there
-    kinked = law * np.where(BATCH > 128, 3.0, 1.0)
-    assert cb.out_of_sample_errors(BATCH, kinked, 3)[0] == pytest.approx(math.log(3.0), rel=1e-6)
-    assert cb.out_of_sample_errors(BATCH, kinked, 4)[0] == pytest.approx(0.75 * math.log(3.0), abs=0.05)
-    with pytest.raises(ValueError):
-        cb.out_of_sample_errors(BATCH, law, len(BATCH))
-
-
-def test_hyperbola_excess_is_the_papers_curve_and_its_limits():
-    b_crit = 100.0
-    np.testing.assert_allclose(cb.hyperbola_excess(BATCH, b_crit, 1.0), b_crit / BATCH, rtol=1e-12)
-    np.testing.assert_allclose(cb.hyperbola_excess(BATCH, b_crit, 0.0), np.maximum(b_crit / BATCH - 1, 0), atol=1e-12)
-    for c in (0.25, 1.0, 4.0):  # the product (S/S_min − 1)(E/E_min − 1) with E = B·S, E_min = S_min·B_crit
-        x = cb.hyperbola_excess(BATCH, b_crit, c)
-        e_over = BATCH * (1 + x) / b_crit
-        np.testing.assert_allclose(x * (e_over - 1), c, rtol=1e-9)
-        assert cb.hyperbola_excess(b_crit, b_crit, c) == pytest.approx(math.sqrt(c))
-
-
-def test_fit_bend_law_reads_the_shape_of_the_bend():
-    b_crit = np.array([100.0, 200.0, 300.0])
-    s_min = np.array([5.0, 8.0, 14.0])
-    curve = lambda c: s_min * (1 + cb.hyperbola_excess(BATCH[:, None], b_crit[None, :], c))  # noqa: E731
-    for c in (0.25, 1.0, 4.0):
-        fit = cb.fit_bend_law(BATCH, curve(c))
-        assert fit.shape == pytest.approx(c, rel=1e-3)
-        np.testing.assert_allclose(fit.b_crit, b_crit, rtol=1e-3)
-        np.testing.assert_allclose(fit.steps(BATCH, 1), curve(c)[:, 1], rtol=1e-3)
-    power = 3000.0 * BATCH[:, None] ** -0.8 * np.array([1.0, 2.0, 4.0])
-    assert cb.fit_bend_law(BATCH, power).shape > 2 * cb.PRODUCT_BAND[1]  # no bend reads as a very soft one
-    assert cb.fit_bend_law(BATCH, power, "gamma").shape == pytest.approx(0.8, abs=0.03)
-    corner = s_min * np.maximum(1.0, b_crit / BATCH[:, None])
-    assert cb.fit_bend_law(BATCH, corner).shape < cb.PRODUCT_BAND[0] / 2
-    # why γ does not decide B1: it reads a hard corner as nearly the paper's hyperbola
-    assert cb.fit_bend_law(BATCH, corner, "gamma").shape < cb.PRODUCT_BAND[1]
-    gamma = s_min * (1 + (b_crit / BATCH[:, None]) ** 1.3)
-    assert cb.fit_bend_law(BATCH, gamma, "gamma").shape == pytest.approx(1.3, rel=1e-3)
-    with pytest.raises(ValueError):
-        cb.fit_bend_law(BATCH[:3], curve(1.0)[:3])
-    with pytest.raises(ValueError):
-        cb.fit_bend_law(BATCH, curve(1.0), "quadratic")
-
-
-def test_seed_mean_steps_is_geometric_and_drops_unreached_cells():
-    per_seed = np.array([[[1.0, 4.0]], [[4.0, np.inf]]])
-    out = cb.seed_mean_steps(per_seed)
-    assert out[0, 0] == pytest.approx(2.0) and math.isnan(out[0, 1])
-
-
-def test_best_over_learning_rates_and_stop_rule():
-    steps = np.array([[10, 100], [12, np.inf], [20, 50], [22, 60]], float)  # lr0: rows 0,1 ; lr1: rows 2,3
-    best, arg = best_over_learning_rates(steps, [0, 0, 1, 1], 2)
-    np.testing.assert_allclose(best, [11, 55])
-    assert list(arg) == [0, 1]
-    rows = lambda losses: [{"step": s, "heldout": l} for s, l in zip([1, 2, 4, 8], losses)]
-    histories = [rows([3, 2, 1, 0.5]), rows([3, 3, 3, 3])]  # lr0 reaches 1.5 at ~3; lr1 never so far
-    stop = make_stop_rule([1.5], [0, 1], 2)
-    assert stop([h[:2] for h in histories]) is False  # nobody has reached it yet
-    assert stop([h[:3] for h in histories]) is True  # lr1 would need > step 4 > lr0's ~2.8
+def test_the_step_batch_law_is_the_generic_one():
+    for name in ("steps_to_target", "steps_to_targets_table", "best_over_learning_rates", "make_stop_rule",
+                 "StepBatchFit", "fit_step_batch_law", "out_of_sample_errors", "hyperbola_excess", "BendFit",
+                 "fit_bend_law", "seed_mean_steps"):
+        assert getattr(cb, name) is getattr(batch_law, name), name
 
 
 def test_eval_step_grid_and_log_grid():

@@ -1,207 +1,29 @@
-"""Tests of chapter 02's module (scalinglab.experiments.inverse_scaling), all offline: the Inverse Scaling
-Prize metric and evaluators, the run spec and run function, and every claim's measurement with a positive
-and a negative control (synthetic items on which the claim must be reproduced / not reproduced).
-
-The Hugging Face path is checked on a tiny randomly initialised GPT-2 built from a config and a
-byte-level BPE tokenizer trained here with the `tokenizers` library: nothing is downloaded.
+"""Tests of chapter 02's module (scalinglab.experiments.inverse_scaling), all offline: the run spec and run
+function, and every claim's measurement with a positive and a negative control (synthetic items on which the
+claim must be reproduced / not reproduced). The Inverse Scaling Prize's metric and evaluators are tested in
+tests/test_prize.py; here only that the chapter module still exposes them.
 """
 
-import json
 import math
 
 import numpy as np
 import pytest
-import torch
 
+from scalinglab import prize
 from scalinglab.experiments import inverse_scaling as inverse
-from scalinglab.experiments.inverse_scaling import PrizeExample, class_token_span, classification_metric
 
-# --------------------------------------------------------------------------- the metric itself
-
-
-def test_metric_matches_hand_computation_two_classes():
-    s = np.array([[-1.0, -2.0], [-3.0, -0.5]])
-    out = classification_metric(s, [0, 0])
-    # loss_0 = -(−1 − log(e^−1 + e^−2)) = log(1 + e^−1); loss_1 = log(1 + e^2.5)
-    assert out["loss"][0] == pytest.approx(math.log(1 + math.exp(-1)))
-    assert out["loss"][1] == pytest.approx(math.log(1 + math.exp(2.5)))
-    assert out["correct"].tolist() == [True, False]
-    assert out["accuracy"] == 0.5
-    assert out["mean_loss"] == pytest.approx(np.mean(out["loss"]))
-    np.testing.assert_allclose(np.exp(out["normalised"]).sum(axis=1), 1.0)
+PRIZE_NAMES = ("BOUNDARIES", "HF_FAMILIES", "PRIZE_CLASSIFICATION_TASKS", "PrizeExample", "as_examples",
+               "class_logprobs", "class_token_span", "classification_metric", "count_params", "evaluate_causal_lm",
+               "evaluate_classification", "evaluate_hf_family", "hf_encode", "hf_logits_fn", "load_hf_model",
+               "load_prize_task", "sequence_logprob_sums", "write_prize_jsonl")
 
 
-def test_metric_ignores_a_common_shift_and_handles_padding():
-    s = np.array([[-10.0, -11.0, -np.inf]])
-    shifted = classification_metric(s + 7.0, [1])
-    base = classification_metric(s, [1])
-    assert shifted["loss"][0] == pytest.approx(base["loss"][0])
-    assert base["loss"][0] == pytest.approx(math.log(1 + math.e))  # the -inf class gets no mass
-    uniform = classification_metric(np.zeros((3, 4)), [0, 1, 2])
-    np.testing.assert_allclose(uniform["loss"], math.log(4))
+def test_the_prize_evaluation_is_importable_from_the_chapter_module():
+    for name in PRIZE_NAMES:
+        assert getattr(inverse, name) is getattr(prize, name), name
 
 
-def test_metric_rejects_mismatched_shapes():
-    with pytest.raises(ValueError):
-        classification_metric(np.zeros((2, 2)), [0, 1, 0])
-
-
-def test_example_validation_and_row_parsing():
-    ex = PrizeExample.from_row({"prompt": "Q:", "classes": "[' yes', ' no']", "answer_index": 1})
-    assert ex.classes == (" yes", " no") and ex.answer_index == 1
-    with pytest.raises(ValueError):
-        PrizeExample("Q:", (" yes",), 0)
-    with pytest.raises(ValueError):
-        PrizeExample("Q:", (" yes", " no"), 2)
-
-
-# --------------------------------------------------------------------------- a tiny offline HF model
-
-
-@pytest.fixture(scope="module")
-def tiny_hf():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=["<|endoftext|>"], show_progress=False)
-    raw.train_from_iterator(["the cat sat on the mat", "a matter of taste", "the mat is flat"] * 20, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
-
-    def build(n_embd: int, seed: int = 0):
-        torch.manual_seed(seed)
-        config = GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=n_embd, n_layer=2, n_head=2)
-        return GPT2LMHeadModel(config).eval()
-
-    return tokenizer, build
-
-
-def _hand_logprob(model, ids, start):
-    """Σ_{t ≥ start} log p(ids[t] | ids[:t]) one position at a time, straight from the logits."""
-    total = 0.0
-    with torch.no_grad():
-        for t in range(start, len(ids)):
-            logits = model(input_ids=torch.tensor([ids[:t]])).logits[0, -1].double()
-            total += float(logits[ids[t]] - torch.logsumexp(logits, dim=0))
-    return total
-
-
-def test_merged_class_token_is_scored_as_part_of_the_class(tiny_hf):
-    tokenizer, build = tiny_hf
-    encode = inverse.hf_encode(tokenizer)
-    prompt, merging, plain = "the cat sat on the ma", "t", " a"
-    prompt_ids = encode(prompt)
-    joint = encode(prompt + merging)
-    # The premise of the test: "…the ma" + "t" re-tokenises the prompt's end ("Ġmat" swallows "Ġ m a").
-    assert joint[:len(prompt_ids)] != prompt_ids
-    ids, start = class_token_span(encode, prompt, merging, "joint")
-    assert ids == joint
-    assert ids[:start] == prompt_ids[:start] and start < len(prompt_ids)
-    ids_sep, start_sep = class_token_span(encode, prompt, merging, "separate")
-    assert ids_sep == prompt_ids + encode(merging) and start_sep == len(prompt_ids)
-
-    model = build(32)
-    example = PrizeExample(prompt, (merging, plain), 0)
-    for boundary in ("joint", "separate"):
-        expected = []
-        for c in example.classes:
-            if boundary == "joint":
-                full = encode(prompt + c)
-                k = 0
-                while k < min(len(full), len(prompt_ids)) and full[k] == prompt_ids[k]:
-                    k += 1
-            else:
-                full, k = prompt_ids + encode(c), len(prompt_ids)
-            expected.append(_hand_logprob(model, full, k))
-        result = inverse.evaluate_causal_lm(model, tokenizer, [example], boundary=boundary)
-        np.testing.assert_allclose(result["class_logprobs"][0], expected, atol=1e-4)
-        hand_loss = -(expected[0] - np.logaddexp(expected[0], expected[1]))
-        assert result["mean_loss"] == pytest.approx(hand_loss, abs=1e-4)
-    # the two conventions really differ on the merged class
-    joint_s = inverse.evaluate_causal_lm(model, tokenizer, [example], "joint")["class_logprobs"][0, 0]
-    sep_s = inverse.evaluate_causal_lm(model, tokenizer, [example], "separate")["class_logprobs"][0, 0]
-    assert abs(joint_s - sep_s) > 1e-3
-
-
-def test_batched_scores_equal_one_by_one_with_padding(tiny_hf):
-    tokenizer, build = tiny_hf
-    model = build(24, seed=1)
-    encode = inverse.hf_encode(tokenizer)
-    rows = [{"prompt": "the cat", "classes": [" sat", " is flat", " mat"], "answer_index": 0},
-            {"prompt": "a matter of", "classes": [" taste", " the mat"], "answer_index": 1},
-            {"prompt": "the mat is", "classes": [" flat", " a"], "answer_index": 0}]
-    batched = inverse.evaluate_causal_lm(model, tokenizer, rows, batch_size=16)
-    for i, row in enumerate(rows):
-        prompt_ids = encode(row["prompt"])
-        for c, cls in enumerate(row["classes"]):
-            full = encode(row["prompt"] + cls)
-            assert full[:len(prompt_ids)] == prompt_ids  # no merge in these rows
-            assert batched["class_logprobs"][i, c] == pytest.approx(_hand_logprob(model, full, len(prompt_ids)), abs=1e-4)
-    assert batched["class_logprobs"][1, 2] == -np.inf  # row 1 has two classes only
-    one_by_one = inverse.evaluate_causal_lm(model, tokenizer, rows, batch_size=1)
-    np.testing.assert_allclose(batched["class_logprobs"], one_by_one["class_logprobs"], atol=1e-4)
-
-
-def test_family_evaluation_with_an_offline_loader(tiny_hf, tmp_path):
-    tokenizer, build = tiny_hf
-    rows = [{"prompt": "the cat sat on the", "classes": [" mat", " taste"], "answer_index": 0},
-            {"prompt": "a matter of", "classes": [" taste", " mat"], "answer_index": 0}]
-    path = inverse.write_prize_jsonl(rows, tmp_path / "task.jsonl")
-    examples = inverse.load_prize_task(str(path))
-    assert [ex.prompt for ex in examples] == [r["prompt"] for r in rows]
-    widths = {"tiny-a": 16, "tiny-b": 32}
-    table = inverse.evaluate_hf_family(list(widths), examples, load=lambda n: (build(widths[n]), tokenizer))
-    assert table["model"].tolist() == ["tiny-a", "tiny-b"]
-    assert table["params"].iloc[0] < table["params"].iloc[1]
-    direct = inverse.evaluate_causal_lm(build(32), tokenizer, examples)
-    assert table["loss"].iloc[1] == pytest.approx(direct["mean_loss"], abs=1e-6)
-    assert ((table["accuracy"] >= 0) & (table["accuracy"] <= 1)).all()
-
-
-def test_load_prize_task_reads_classes_written_as_strings(tmp_path):
-    path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps({"prompt": "p", "classes": "[' a', ' b']", "answer_index": 1}) + "\n\n")
-    (ex,) = inverse.load_prize_task(str(path))
-    assert ex.classes == (" a", " b") and ex.answer_index == 1
-
-
-def test_span_errors():
-    encode = lambda s: [ord(ch) for ch in s]  # noqa: E731 - a character-level toy tokenizer
-    with pytest.raises(ValueError):
-        class_token_span(encode, "", "x")  # nothing to condition on
-    with pytest.raises(ValueError):
-        class_token_span(encode, "ab", "", "joint")  # the class adds no token
-    with pytest.raises(ValueError):
-        class_token_span(encode, "ab", "c", "both")
-
-
-# --------------------------------------------------------------------------- the book's own models
-
-
-def test_scalinglab_transformer_with_word_tokenizer_matches_hand_computation():
-    from scalinglab.data.memo_trap import WordTokenizer
-    from scalinglab.models import Transformer, TransformerConfig
-
-    tok = WordTokenizer([".", "end", "with", ":", "ba", "ko", "ti", "ne"])
-    torch.manual_seed(0)
-    model = Transformer(TransformerConfig(vocab_size=len(tok), context_length=16, n_layer=1, n_head=2, d_model=16)).eval()
-    rows = [{"prompt": "end with ba : ko ti", "classes": [" ba", " ne"], "answer_index": 0},
-            {"prompt": "ne ne . end with ti :", "classes": [" ko ba", " ti"], "answer_index": 1}]
-    result = inverse.evaluate_classification(model, tok.encode, rows)
-    for i, row in enumerate(rows):
-        prompt_ids = tok.encode(row["prompt"])
-        hand = []
-        for cls in row["classes"]:
-            ids = prompt_ids + tok.encode(cls)
-            with torch.no_grad():
-                logp = torch.log_softmax(model(torch.tensor([ids]))[0].double(), dim=-1)
-            hand.append(sum(float(logp[t - 1, ids[t]]) for t in range(len(prompt_ids), len(ids))))
-        np.testing.assert_allclose(result["class_logprobs"][i], hand, atol=1e-5)
-        norm = np.array(hand) - np.logaddexp(*hand)
-        assert result["loss"][i] == pytest.approx(-norm[row["answer_index"]], abs=1e-5)
+# --------------------------------------------------------------------------- the run spec and run function
 
 
 SMALL_CORPUS = dict(n_words=40, quote_length=3, quotes_per_level=3, repetitions=(1, 2, 4), n_ending_words=4,

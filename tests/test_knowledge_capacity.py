@@ -1,113 +1,24 @@
-"""Tests of scalinglab.experiments.knowledge_capacity (chapter 06): the stored-bits measure, the run
-function, and a negative and a positive control for every claim through :func:`measure`."""
-
-import math
+"""Tests of scalinglab.experiments.knowledge_capacity (chapter 06): profiles, specs, the run function,
+and a negative and a positive control for every claim through :func:`measure`. The stored-bits accounting it
+imports (``scalinglab.capacity``) is tested in tests/test_capacity.py."""
 
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 
+from scalinglab import capacity
 from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, evaluate, judge
-from scalinglab.data.facts import random_facts
 from scalinglab.experiments import knowledge_capacity as kc
-from scalinglab.models import Transformer
 from scalinglab.params import select_profile
 
 CLAIMS = {c.id: c for c in kc.CLAIMS}
 
 
-class LookupTable(nn.Module):
-    """A perfect memoriser: finds the individual by its name and puts all mass on the true value."""
-
-    def __init__(self, facts):
-        super().__init__()
-        self.facts = facts
-        self.index = {tuple(n): i for i, n in enumerate(facts.names.tolist())}
-
-    def forward(self, idx):
-        B, T = idx.shape
-        f = self.facts
-        logits = torch.full((B, T, f.vocab_size), -1e4)
-        tokens = torch.from_numpy(f.tokens())
-        for b in range(B):
-            i = self.index[tuple(idx[b, : f.name_length].tolist())]
-            for t in range(T):
-                logits[b, t, tokens[i, t + 1]] = 1e4
-        return logits
-
-
-class Uniform(nn.Module):
-    """The same distribution everywhere: uniform over the values (``values_only``) or over every token."""
-
-    def __init__(self, facts, values_only=True):
-        super().__init__()
-        self.facts, self.values_only = facts, values_only
-
-    def forward(self, idx):
-        B, T = idx.shape
-        logits = torch.zeros(B, T, self.facts.vocab_size)
-        if self.values_only:
-            logits[..., : self.facts.name_symbols] = -float("inf")
-        return logits
-
-
-@pytest.fixture(scope="module")
-def facts():
-    return random_facts(40, 5, 8, seed=0, name_length=2, name_symbols=10)
-
-
-def test_a_lookup_table_stores_exactly_facts_times_log2_k(facts):
-    ce = kc.value_ce_bits(LookupTable(facts), facts)
-    assert ce.shape == (40, 5) and np.all(ce == 0.0)
-    assert kc.stored_bits(ce, facts.bits_per_fact) == facts.n_facts * math.log2(8)
-    assert kc.stored_bits(ce, facts.bits_per_fact, clip=False) == facts.total_bits
-
-
-def test_a_uniform_model_stores_zero_bits(facts):
-    ce = kc.value_ce_bits(Uniform(facts), facts)
-    assert np.allclose(ce, 3.0)  # log2 8
-    assert kc.stored_bits(ce, facts.bits_per_fact) == pytest.approx(0.0, abs=1e-9)
-    ce_all = kc.value_ce_bits(Uniform(facts, values_only=False), facts)  # uniform over all 18 tokens
-    assert np.allclose(ce_all, math.log2(18))
-    assert kc.stored_bits(ce_all, facts.bits_per_fact) == 0.0
-    assert kc.stored_bits(ce_all, facts.bits_per_fact, clip=False) < 0  # unclipped it is negative
-
-
-def test_clipping_and_the_chance_control(facts):
-    ce = np.array([0.0, 1.0, 5.0])  # knows one fact, half-knows one, confidently wrong on one
-    assert kc.stored_bits(ce, 3.0) == 3.0 + 2.0
-    assert kc.stored_bits(ce, 3.0, clip=False) == 3.0 + 2.0 - 2.0
-    # the lookup table on fresh values: right only where a fresh value happens to equal the old one
-    control = facts.with_values(np.random.default_rng(1).integers(0, 8, size=facts.values.shape))
-    table = LookupTable(facts)
-    same = (control.values == facts.values).sum()
-    net = kc.net_stored_bits(kc.value_ce_bits(table, facts), kc.value_ce_bits(table, control), 3.0)
-    assert net == pytest.approx(facts.total_bits - 3.0 * same)
-    e = kc.evaluate_capacity(table, facts, control)
-    assert e["stored_bits"] == facts.total_bits and e["accuracy"] == 1.0
-    assert e["net_bits"] == pytest.approx(net)
-
-
-def test_bits_per_parameter():
-    assert kc.bits_per_parameter(2000.0, 1000) == 2.0
-    with pytest.raises(ValueError):
-        kc.bits_per_parameter(1.0, 0)
-
-
-def test_quantize_weights_rounds_matrices_and_keeps_the_original():
-    model = Transformer(kc.model_config(16, kc.PROFILES["ci"]))
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    q8, q4 = kc.quantize_weights(model, 8), kc.quantize_weights(model, 4)
-    for k, v in model.state_dict().items():
-        assert torch.equal(v, before[k])  # the original is untouched
-    w, w8, w4 = model.blocks[0].mlp.up.weight, q8.blocks[0].mlp.up.weight, q4.blocks[0].mlp.up.weight
-    assert len(torch.unique(w8)) <= 255 and len(torch.unique(w4)) <= 15
-    err8, err4 = (w8 - w).abs().max(), (w4 - w).abs().max()
-    assert err8 <= w.abs().max() / 127 / 2 + 1e-7 and err4 > err8
-    assert torch.equal(q4.blocks[0].mlp.up.bias, model.blocks[0].mlp.up.bias)  # biases stay
-    with pytest.raises(ValueError):
-        kc.quantize_weights(model, 1)
+def test_the_chapter_module_exposes_the_capacity_accounting():
+    for name in ("value_ce_bits", "stored_bits", "net_stored_bits", "bits_per_parameter", "quantize_weights",
+                 "evaluate_capacity"):
+        assert getattr(kc, name) is getattr(capacity, name), name
+        assert name not in kc.__all__, name  # documented once, in scalinglab.capacity
 
 
 def test_profiles_and_smoke_overrides():

@@ -7,7 +7,7 @@ import pytest
 
 from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.experiments import power_laws as pl
-from scalinglab.models import TransformerConfig, non_embedding_params
+from scalinglab.models import TransformerConfig, flops_per_token, non_embedding_params
 from scalinglab.params import select_profile
 from scalinglab.runs import run_key
 from scalinglab.seeds import derive_seed
@@ -233,8 +233,11 @@ def test_run_byte_lm_on_a_tiny_spec_returns_the_documented_keys():
     result = pl.run_byte_lm(spec)
     documented = {"history", "final_val_loss", "best_val_loss", "best_step", "window_losses", "wall_time_s",
                   "n_params", "n_params_total", "device", "threads", "tokens_per_s", "model_flops_per_s",
-                  "matmul_flops_per_s", "mfu"}
+                  "matmul_flops_per_s", "mfu", "train_s", "model_flops"}
     assert set(result) == documented
+    steps, batch, T = spec.train.steps, spec.train.batch_size, spec.model.context_length
+    assert result["model_flops"] == pytest.approx(flops_per_token(spec.model, "palm") * steps * batch * T)
+    assert 0 < result["train_s"] <= result["wall_time_s"]
     assert len(result["window_losses"]) == 8
     assert result["best_val_loss"] == pytest.approx(np.mean(result["window_losses"]), abs=1e-5)
     assert result["best_val_loss"] == min(row["val_loss"] for row in result["history"])

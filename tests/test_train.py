@@ -89,6 +89,8 @@ def test_step_time_leaves_out_evaluation():
     result = train(_tiny_model(), TrainConfig(steps=4, batch_size=4, eval_every=2), _periodic_batches(batch=4),
                    lm_loss, slow_eval, device="cpu")
     assert 0 < result.step_time_s < result.wall_time_s - 0.35  # two evaluations of 0.2 s are not counted
+    inputs, _ = _periodic_batches(batch=4)(torch.Generator().manual_seed(0))
+    assert result.tokens == 4 * inputs.numel()  # every step's input positions, for the run's model FLOPs
 
 
 def test_matmul_throughput_is_measured_and_cached():

@@ -5,6 +5,10 @@ Generic machinery, shared by every chapter:
 - ``models`` — the transformer and the MLP, parameter and FLOP counts;
 - ``train`` — the training loop (AdamW, schedules, clipping, evaluation, seeding);
 - ``families`` — many small models trained as one stacked model;
+- ``batch_law`` — steps to a target loss against batch size: the step–batch law S(B) = S_min(1 + B_crit/B)
+  of McCandlish et al. 2018, its fits and the shape of its bend;
+- ``capacity`` — knowledge capacity (Allen-Zhu & Li 2024): stored bits from a model's losses on random
+  facts, net of a chance control, bits per parameter, int8/int4 weight quantisation;
 - ``fit`` — power laws and lines with robust losses and bootstrap intervals;
 - ``isoflop`` — IsoFLOP analysis (Hoffmann et al. 2022, Approach 2): per-budget parabolas and their minima,
   N_opt ∝ C^a with a seed-noise bootstrap, a fitted surface's misfit in seed-noise units, and the
@@ -13,6 +17,8 @@ Generic machinery, shared by every chapter:
 - ``metrics`` — scoring a language model's answers (exact match, edit distance, multiple choice, the
   emergence score, PassUntil);
 - ``noise_scale`` — gradient noise-scale estimators (per-example, two-batch, Hessian);
+- ``prize`` — the Inverse Scaling Prize's classification evaluation (McKenzie et al. 2023): the
+  log-probability of each class string after the prompt, for the book's transformers or Hugging Face models;
 - ``pruning`` — data pruning: keep-easy, keep-hard and random selection by a difficulty score, EL2N and
   self-supervised prototype scores, many small classifiers trained at once on their own subsets;
 - ``theory`` — first-principles theories of what a chapter measures: ``theory.perceptron``, the

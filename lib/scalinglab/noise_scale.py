@@ -25,7 +25,7 @@ Estimators here:
 All three estimators are checked in ``tests/test_noise_scale.py`` on linear regression with
 Gaussian inputs, where G, Σ and H are known in closed form (:func:`linear_regression_truth`).
 
-The step–batch law's measurement and fit, and chapter 04's task, live in
+The step–batch law's measurement and fit live in :mod:`scalinglab.batch_law`; chapter 04's task lives in
 ``scalinglab.experiments.critical_batch``.
 
 Used by: chapter 04 (critical batch size), through ``scalinglab.experiments.critical_batch``.

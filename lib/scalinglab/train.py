@@ -121,6 +121,15 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         return torch.optim.AdamW(groups, **kwargs)
 
 
+def _input_numel(batch: Batch) -> int:
+    """Elements of a batch's inputs: the tensor itself, or the first of a tuple/list (inputs, targets, …)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.numel()
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+        return batch[0].numel()
+    return 0
+
+
 def _to_device(batch: Batch, device: torch.device) -> Batch:
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
@@ -141,6 +150,7 @@ class TrainResult:
     wall_time_s: float
     steps: int
     step_time_s: float = math.nan  # time in training steps alone (no evaluation): throughput, MFU
+    tokens: int = 0  # input positions processed (the first tensor of every batch): model FLOPs = tokens × FLOPs/token
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -185,12 +195,14 @@ def train(
     model.train()
     bar = progress_bar(config.steps, desc, enabled=progress)
     step_time = 0.0
+    tokens = 0
     for step in range(config.steps):
         step_start = time.perf_counter()
         lr = learning_rate(step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = _to_device(batch_fn(generator), device)
+        tokens += _input_numel(batch)
         loss = loss_fn(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,4 +226,4 @@ def train(
     bar.close()
     wall = time.perf_counter() - start
     return TrainResult(history=history, final=history[-1], train_loss=losses, wall_time_s=wall,
-                       steps=config.steps, step_time_s=step_time)
+                       steps=config.steps, step_time_s=step_time, tokens=tokens)

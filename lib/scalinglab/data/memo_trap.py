@@ -126,7 +126,7 @@ class WordTokenizer:
     """Whitespace word-level tokenizer over a fixed vocabulary (one word = one token).
 
     ``encode(" end with")`` gives two ids; class strings such as ``" bako"`` therefore never merge
-    with the prompt's end, unlike sub-word tokenizers (see :mod:`scalinglab.experiments.inverse_scaling`).
+    with the prompt's end, unlike sub-word tokenizers (see :mod:`scalinglab.prize`).
     """
 
     def __init__(self, vocabulary: list[str]):

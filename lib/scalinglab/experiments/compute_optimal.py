@@ -328,12 +328,14 @@ def corpus_hash(n_bytes: int) -> str:
 
 def run_isoflop(spec: IsoFlopRun) -> dict:
     """Train one run of the grid and return its held-out loss (nats/byte, on ``eval_windows`` fixed
-    windows of the validation stream, after the last step), its counts and FLOPs. Used by chapter 05."""
+    windows of the validation stream, after the last step), its counts and FLOPs, and its work for the
+    status page (``train_s``, seconds in training steps; ``model_flops``, PaLM's FLOPs per token × tokens).
+    Used by chapter 05."""
     import torch
 
     from ..data.text import fixed_windows, random_windows
     from ..devices import default_device
-    from ..models import Transformer, lm_loss
+    from ..models import Transformer, flops_per_token, lm_loss
     from ..train import seeded, train
 
     corpus = _corpus(spec.corpus_bytes)
@@ -359,7 +361,9 @@ def run_isoflop(spec: IsoFlopRun) -> dict:
     return {"val_loss": result.final["val_loss"], "n_total": n_total, "n_nonemb": n_nonemb, "tokens": tokens,
             "flops_total": 6.0 * n_total * tokens, "flops_nonemb": 6.0 * n_nonemb * tokens,
             "train_loss_end": float(np.mean(result.train_loss[-max(1, tc.steps // 20):])),
-            "wall_time_s": result.wall_time_s}
+            "wall_time_s": result.wall_time_s,
+            # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
+            "train_s": result.step_time_s, "model_flops": flops_per_token(cfg, "palm") * result.tokens}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,14 +8,18 @@ the data order is a fresh random permutation per epoch.
 
 **Stored bits.** For each training fact, the model's cross-entropy on the value in bits (its full
 next-token distribution, all tokens of the vocabulary) gives a saving ``log₂ K − CE`` over guessing;
-the chapter's measure is Σ_facts max(0, log₂ K − CE) (:func:`stored_bits`). Without the clipping
-the sum is a lower bound on what the weights hold about the values (a code that uses the model needs
-Σ CE bits; Morris et al. 2025's compression argument). The clipping keeps confident errors from
-cancelling facts that are known, but it also counts chance savings on facts the model does not know;
-the chapter therefore measures the same sum on a **control** table — the same names with values
-drawn afresh, which the model has never seen — and reports *net* stored bits = stored(train) −
-stored(control) (:func:`net_stored_bits`). Both the net figure and the unclipped lower bound (the
-papers' loss-based measure) are reported; the chapter measures their ratio on its runs.
+the chapter's measure is Σ_facts max(0, log₂ K − CE) (:func:`~scalinglab.capacity.stored_bits`).
+Without the clipping the sum is a lower bound on what the weights hold about the values (a code that
+uses the model needs Σ CE bits; Morris et al. 2025's compression argument). The clipping keeps
+confident errors from cancelling facts that are known, but it also counts chance savings on facts the
+model does not know; the chapter therefore measures the same sum on a **control** table — the same
+names with values drawn afresh, which the model has never seen — and reports *net* stored bits =
+stored(train) − stored(control) (:func:`~scalinglab.capacity.net_stored_bits`). Both the net figure
+and the unclipped lower bound (the papers' loss-based measure) are reported; the chapter measures
+their ratio on its runs. This accounting, with bits per parameter and the int8/int4 weight
+quantisation, lives in :mod:`scalinglab.capacity` (and is importable from here under the same names);
+this module holds what is chapter 06's own: its profiles, claims, run specs and run function, tables,
+measurements and simulation audit.
 
 **Capacity** is a size's peak of net stored bits over the grid of table sizes (Allen-Zhu & Li also
 take the peak over data sizes). Bits per parameter divide by all parameters (:math:`P`, tied
@@ -40,15 +44,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from ..audit import World
+# The knowledge-capacity accounting (stored bits from a model's losses, the control, bits per parameter, weight
+# quantisation) is generic: it lives in scalinglab.capacity, and is imported here so that
+# ``knowledge_capacity.<name>`` names it too.
+from ..capacity import (bits_per_parameter, evaluate_capacity, net_stored_bits, quantize_weights,  # noqa: F401
+                        stored_bits, value_ce_bits)
 from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_most, between
-from ..data.facts import IGNORE, FactSet, lm_tensors, random_facts
+from ..data.facts import FactSet, lm_tensors, random_facts
 from ..devices import default_device
 from ..intervals import t_interval
-from ..models import Transformer, TransformerConfig, lm_loss
+from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
 from ..seeds import derive_seed
 from ..train import TrainConfig, seeded, train
 
@@ -289,70 +296,6 @@ def spec_cost(spec: CapacitySpec) -> float:
     return spec.train.steps * (12 * spec.model.n_layer * width * width + 64 * width)
 
 
-def value_ce_bits(model: nn.Module, facts: FactSet, batch_size: int = 1024) -> np.ndarray:
-    """(individuals, attributes) cross-entropy in bits of each value under ``model`` (its full
-    next-token distribution, given the name and the earlier values). Used by chapter 06."""
-    inputs, targets = lm_tensors(facts)
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:  # a parameter-free model (e.g. a lookup table in a test)
-        device = torch.device("cpu")
-    out = []
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for x, y in zip(inputs.split(batch_size), targets.split(batch_size)):
-            logp = F.log_softmax(model(x.to(device)).float(), dim=-1)
-            picked = logp.gather(-1, y.clamp(min=0).to(device).unsqueeze(-1)).squeeze(-1)
-            ce = -picked[:, facts.name_length - 1:] / math.log(2)  # the value positions
-            out.append(ce.cpu().numpy())
-    model.train(was_training)
-    ce = np.concatenate(out, axis=0).astype(np.float64)
-    assert (targets[:, facts.name_length - 1:] != IGNORE).all()
-    return ce
-
-
-def stored_bits(ce_bits, bits_per_fact: float, clip: bool = True) -> float:
-    """Σ over facts of (log₂ K − CE in bits), each term clipped at 0 (``clip=True``); unclipped, the
-    sum is a lower bound on the information the model holds about the values. Used by chapter 06."""
-    saving = bits_per_fact - np.asarray(ce_bits, dtype=np.float64)
-    if clip:
-        saving = np.clip(saving, 0.0, None)
-    return float(saving.sum())
-
-
-def net_stored_bits(train_ce_bits, control_ce_bits, bits_per_fact: float) -> float:
-    """Clipped stored bits on the training facts minus the same on control facts (the same names,
-    values never seen): the chance savings that clipping counts are removed. Used by chapter 06."""
-    return stored_bits(train_ce_bits, bits_per_fact) - stored_bits(control_ce_bits, bits_per_fact)
-
-
-def bits_per_parameter(bits: float, n_params: int) -> float:
-    """Stored bits divided by a parameter count (chapter 06)."""
-    if n_params <= 0:
-        raise ValueError(f"bits_per_parameter: n_params must be positive, got {n_params}")
-    return float(bits) / float(n_params)
-
-
-def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
-    """A copy of ``model`` whose weight matrices and embeddings (every parameter with ≥ 2 dimensions)
-    are rounded to ``bits``-bit symmetric integers with one scale per tensor (max |w| ↦ 2^(bits−1) − 1);
-    biases and layer norms stay in floating point. Used by chapter 06 (int8, int4)."""
-    import copy
-
-    if bits < 2:
-        raise ValueError(f"quantize_weights: bits must be >= 2, got {bits}")
-    levels = 2 ** (bits - 1) - 1
-    quantized = copy.deepcopy(model)
-    with torch.no_grad():
-        for p in quantized.parameters():
-            if p.dim() >= 2:
-                scale = p.abs().max() / levels
-                if scale > 0:
-                    p.copy_(torch.round(p / scale).clamp(-levels, levels) * scale)
-    return quantized
-
-
 def _epoch_batches(n: int, batch_size: int):
     """A ``batch_fn`` that walks through fresh random permutations of ``n`` items, ``batch_size`` at a time."""
     state = {"order": None, "position": n}
@@ -368,19 +311,9 @@ def _epoch_batches(n: int, batch_size: int):
     return indices
 
 
-def evaluate_capacity(model: nn.Module, facts: FactSet, control: FactSet) -> dict:
-    """Stored bits of ``model`` on ``facts`` (clipped, unclipped, control, net). Used by chapter 06."""
-    train_ce = value_ce_bits(model, facts)
-    control_ce = value_ce_bits(model, control)
-    b = facts.bits_per_fact
-    return {"stored_bits": stored_bits(train_ce, b), "stored_bits_unclipped": stored_bits(train_ce, b, clip=False),
-            "control_bits": stored_bits(control_ce, b), "net_bits": net_stored_bits(train_ce, control_ce, b),
-            "accuracy": float((train_ce < 1.0).mean())}
-
-
 def run_capacity(spec: CapacitySpec) -> dict:
     """Train one transformer of chapter 06 on its fact table and measure what it stored (also after
-    int8 and int4 weight quantisation)."""
+    int8 and int4 weight quantisation), with the run's work (``train_s``, ``model_flops``)."""
     facts = spec.facts.build()
     control = facts.with_values(np.random.default_rng(spec.control_seed).integers(
         0, facts.n_values, size=facts.values.shape))
@@ -400,7 +333,9 @@ def run_capacity(spec: CapacitySpec) -> dict:
         out[f"net_bits_int{bits}"] = q["net_bits"]
     out.update({"n_params": model.num_params(non_embedding=False), "n_params_nonembedding": model.num_params(),
                 "total_bits": facts.total_bits, "n_facts": facts.n_facts, "final_train_loss": result.train_loss[-1],
-                "wall_time_s": result.wall_time_s, "device": device.type})
+                "wall_time_s": result.wall_time_s, "device": device.type,
+                # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
+                "train_s": result.step_time_s, "model_flops": flops_per_token(spec.model, "palm") * result.tokens})
     return out
 
 
@@ -739,6 +674,5 @@ def smoke_table(**overrides):
 
 __all__ = ["PROFILES", "SMOKE_OVERRIDES", "CLAIMS", "WORLDS", "CapacityWorld", "simulate", "analyse", "truth",
            "param_counts", "nonembedding_slope", "nonembedding_slope_of", "FactsSpec", "CapacitySpec", "model_config", "make_specs",
-           "spec_cost", "value_ce_bits", "stored_bits", "net_stored_bits", "bits_per_parameter", "quantize_weights",
-           "evaluate_capacity", "run_capacity", "results_table", "plateau_table", "peak_table", "growth_ratios", "capacity_slopes",
+           "spec_cost", "run_capacity", "results_table", "plateau_table", "peak_table", "growth_ratios", "capacity_slopes",
            "mean_bits_per_param", "measure", "smoke_table"]

@@ -245,7 +245,9 @@ def run_byte_lm(spec: ByteLMSpec) -> dict:
     over the evaluations — Kaplan et al.'s early stopping), ``best_step``, ``window_losses`` (each
     window's loss at the best evaluation), ``n_params`` (non-embedding), ``n_params_total``,
     ``wall_time_s``, ``device``, ``threads``, ``tokens_per_s``, ``model_flops_per_s``,
-    ``matmul_flops_per_s`` and ``mfu`` (training steps only). Used by chapter 00.
+    ``matmul_flops_per_s`` and ``mfu`` (training steps only), and the run's work for the book's status page:
+    ``train_s`` (seconds in training steps) and ``model_flops`` (PaLM's FLOPs per token × tokens trained).
+    Used by chapter 00.
     """
     n_bytes = spec.corpus.train_bytes + spec.corpus.val_bytes
     corpus = _corpus(n_bytes)
@@ -279,7 +281,8 @@ def run_byte_lm(spec: ByteLMSpec) -> dict:
             "n_params_total": model.num_params(non_embedding=False),
             "device": device.type, "threads": torch.get_num_threads(), "tokens_per_s": tokens_per_s,
             "model_flops_per_s": model_flops_per_s, "matmul_flops_per_s": peak,
-            "mfu": model_flops_per_s / peak}
+            "mfu": model_flops_per_s / peak,
+            "train_s": result.step_time_s, "model_flops": flops_per_token(cfg, "palm") * result.tokens}
 
 
 # --- results --------------------------------------------------------------------------------------------
