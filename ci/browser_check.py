@@ -242,14 +242,21 @@ def check_chapter(driver, page: str) -> list[str]:
 
 
 def check_report_card(driver, page: str, html_dir: Path, claim_ids: list[str] | None,
-                      n_chapters: int | None = None) -> list[str]:
+                      n_chapters: int | None = None, published_ids: list[str] | None = None) -> list[str]:
     """One claim card per claim (a verdict badge with colour, text and its reason; a link to the claim in
-    its chapter) and one forest plot per chapter that loaded."""
+    its chapter), every claim on models trained here with its audit line (power and false-positive rate),
+    the claims computed from published numbers (``published_ids``) and only they in their own section, and
+    one forest plot per chapter that loaded."""
     cards = driver.execute_script("""
+        const anchor = document.getElementById('report-card-published');
+        const published = anchor ? (anchor.closest('section') || anchor.parentElement) : null;
         return Array.from(document.querySelectorAll('.claim-card')).map(card => {
           const first = card.querySelector('p');
           const link = first ? first.querySelector('a') : null;
+          const text = card.textContent.replace(/\\s+/g, ' ');
           return {id: link ? link.textContent.trim() : (first ? first.textContent.trim().split(' ')[0] : ''),
+                  published: !!(published && published.contains(card)),
+                  audited: /\\(power\\)/.test(text) && /\\(false-positive rate\\)/.test(text),
                   href: link ? link.getAttribute('href') : null,
                   badges: Array.from(card.querySelectorAll('.sd-badge')).map(b => ({
                      text: b.textContent.trim(), colour: getComputedStyle(b).backgroundColor}))};
@@ -260,6 +267,8 @@ def check_report_card(driver, page: str, html_dir: Path, claim_ids: list[str] | 
     seen = []
     for card in cards:
         seen.append(card["id"])
+        if not card["published"] and not card["audited"]:  # a claim on models trained here shows its audit
+            problems.append(f"{page}: claim {card['id']} shows no audit line (power and false-positive rate)")
         verdict_badges = [b for b in card["badges"] if any(b["text"].endswith(v) for v in VERDICTS)]
         if len(verdict_badges) != 1:
             problems.append(f"{page}: claim {card['id']} has {len(verdict_badges)} verdict badges (want 1)")
@@ -274,6 +283,9 @@ def check_report_card(driver, page: str, html_dir: Path, claim_ids: list[str] | 
             problems.append(f"{page}: claim {card['id']} links to a missing page {target}")
         elif fragment and f'id="{fragment}"' not in target_file.read_text(errors="replace"):
             problems.append(f"{page}: claim {card['id']} links to a missing anchor #{fragment} in {target}")
+    if published_ids is not None and sorted(c["id"] for c in cards if c["published"]) != sorted(published_ids):
+        problems.append(f"{page}: claims in the published-numbers section "
+                        f"{sorted(c['id'] for c in cards if c['published'])} != {sorted(published_ids)}")
     if claim_ids is not None and sorted(seen) != sorted(claim_ids):
         problems.append(f"{page}: claims on the card {sorted(seen)} != claims with verdicts {sorted(claim_ids)}")
     forests = driver.execute_script("""
@@ -479,7 +491,8 @@ def toc_pages(toc: Path | None = None) -> list[str]:
 
 
 def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str] | None = None,
-               claim_ids: list[str] | None = None, n_chapters: int | None = None) -> list[str]:
+               claim_ids: list[str] | None = None, n_chapters: int | None = None,
+               published_ids: list[str] | None = None) -> list[str]:
     """Walk the book in headless Chromium, page by page via the "next" link; return every problem."""
     html_dir = Path(html_dir)
     pages = pages or toc_pages()
@@ -504,7 +517,7 @@ def check_book(html_dir: Path, screenshots: Path | None = None, pages: list[str]
             problems += check_badge_reasons(driver, page)
             problems += check_figure_captions(driver, page)
             if page == "report_card.html":
-                problems += check_report_card(driver, page, html_dir, claim_ids, n_chapters)
+                problems += check_report_card(driver, page, html_dir, claim_ids, n_chapters, published_ids)
             problems += check_offline(driver, page, base_url)
             problems += check_console(driver, page)
             if screenshots is not None:

@@ -24,8 +24,11 @@ needs_chromium = pytest.mark.skipif(browser_check.chromium_missing_reason() is n
                                     reason=f"browser test skipped: {browser_check.chromium_missing_reason()}")
 
 
-def _claim_ids(built_book) -> list[str]:
-    return [v["claim"]["id"] for r in built_book["results"] for v in r["verdicts"]]
+def _claim_ids(built_book, published: bool | None = None) -> list[str]:
+    """The claims with verdicts in this build; ``published``: only those computed from published numbers
+    (True) or only those on models trained here (False)."""
+    return [v["claim"]["id"] for r in built_book["results"] for v in r["verdicts"]
+            if published is None or ((v.get("claim") or {}).get("evidence") == "published") == published]
 
 
 @pytest.mark.slow
@@ -34,7 +37,8 @@ def test_every_page_in_a_real_browser(built_book):
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     problems = browser_check.check_book(HTML, SCREENSHOTS, claim_ids=_claim_ids(built_book),
-                                        n_chapters=sum(bool(r["verdicts"]) for r in built_book["results"]))
+                                        n_chapters=sum(bool(r["verdicts"]) for r in built_book["results"]),
+                                        published_ids=_claim_ids(built_book, published=True))
     assert not problems, "the book has problems in the browser:\n" + "\n".join(problems)
     shots = {p.name for p in SCREENSHOTS.glob("*.png")}
     for page in browser_check.toc_pages():
@@ -106,6 +110,11 @@ GOOD = f"""<html><body><article class="bd-article">
 <figure><img src="fig.png"><figcaption>A captioned figure.</figcaption></figure>
 <table><tr><td>a criterion that wraps because nothing stops it from wrapping</td></tr></table>
 <span id="k1"></span></article></body></html>"""
+AUDIT = ("<li>Audit (200 simulated runs of this design per world): paper world reproduced 90 % (power); rival "
+         "<em>null</em>: reproduced 1 % (false-positive rate), not reproduced 80 %.</li>")
+PUBLISHED = (f'<section><span id="report-card-published"></span><h2>Claims computed from published numbers</h2>'
+             f'<div class="claim-card"><p><a href="#c4">C4</a> {BADGE} fit of the published runs</p></div>'
+             f'<span id="c4"></span></section>')
 BAD = f"""<html><body><article class="bd-article">
 <p>{BADGE}</p>
 <div class="cell"><div class="cell_output"><img src="fig.png"></div></div>
@@ -130,7 +139,9 @@ def synthetic_site(tmp_path_factory):
     (site / "fig.png").write_bytes(PNG)
     (site / "good.html").write_text(GOOD)
     (site / "bad.html").write_text(BAD)
-    (site / "card_good.html").write_text(GOOD.replace('<img src="fig.png">', '<img src="00.forest.png">', 1))
+    (site / "card_good.html").write_text(
+        GOOD.replace('<img src="fig.png">', '<img src="00.forest.png">', 1).replace("<ul><li>Criterion", "<ul>" + AUDIT + "<li>Criterion", 1)
+        .replace('<span id="k1"></span>', '<span id="k1"></span>' + PUBLISHED, 1))
     (site / "00.forest.png").write_bytes(PNG)
     (site / "far.html").write_text(FAR)
     (site / "far_illustration.html").write_text(FAR.replace('<div class="cell">', '<div class="cell tag_illustration">'))
@@ -169,13 +180,16 @@ def test_truncation_check_names_both_ways_of_cutting_text(synthetic_site):
 
 @needs_chromium
 def test_report_card_check_wants_a_badge_a_link_and_a_forest_plot(synthetic_site):
-    def check(page, claim_ids=("K1",)):
-        return synthetic_site(page, lambda d, p: browser_check.check_report_card(d, p, synthetic_site.site,
-                                                                                  list(claim_ids), 1))
+    def check(page, claim_ids=("K1", "C4"), published_ids=("C4",)):
+        return synthetic_site(page, lambda d, p: browser_check.check_report_card(
+            d, p, synthetic_site.site, list(claim_ids), 1, list(published_ids)))
     assert check("card_good.html") == []
     bad = " ".join(check("card_bad.html", claim_ids=("K1", "K2")))
-    for needle in ("0 verdict badges", "does not link", "no forest plot", "!= claims with verdicts"):
+    for needle in ("0 verdict badges", "does not link", "no forest plot", "!= claims with verdicts",
+                   "K1 shows no audit line", "published-numbers section"):
         assert needle in bad, (needle, bad)
+    # a published-number claim that the card shows among the trained ones (or the reverse) is caught
+    assert "published-numbers section" in " ".join(check("card_good.html", published_ids=()))
 
 
 def _wide_png(path: Path, width_px: int) -> None:
