@@ -38,7 +38,7 @@ import torch
 
 from scalinglab import params
 from scalinglab.devices import matmul_flops_per_s
-from scalinglab.families import StackedTransformer, stacked_lm_loss, train_family
+from scalinglab.families import StackedTransformer, _stack_batches, stacked_lm_loss, train_family
 from scalinglab.models import flops_per_token, lm_loss, non_embedding_params
 from scalinglab.train import train
 
@@ -127,10 +127,6 @@ def time_one_by_one(members, steps) -> float:
     return time.perf_counter() - start
 
 
-def _stack(batches):
-    return tuple(torch.stack([b[i] for b in batches]) for i in range(len(batches[0])))
-
-
 def time_stacked(members, steps) -> float:
     start = time.perf_counter()
     family = StackedTransformer.from_models([copy.deepcopy(m[0]) for m in members])
@@ -138,7 +134,7 @@ def time_stacked(members, steps) -> float:
     generators = [torch.Generator().manual_seed(c.seed) for c in configs]
     batch_fns = [m[2] for m in members]
     train_family(family, configs, None, stacked_lm_loss, device="cpu", n_threads=1,
-                 stacked_batch_fn=lambda: _stack([f(g) for f, g in zip(batch_fns, generators)]))
+                 stacked_batch_fn=lambda: _stack_batches([f(g) for f, g in zip(batch_fns, generators)]))
     return time.perf_counter() - start
 
 

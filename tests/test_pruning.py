@@ -46,6 +46,19 @@ def test_select_breaks_ties_by_index_and_splits_the_set():
 # --- many small classifiers at once, and EL2N --------------------------------------------------
 
 
+def _family_and_member_one_alone(make_model, x, y, subsets, tc):
+    """Two copies of one model trained at once on ``subsets`` (:func:`pruning._train_on_subsets_at_once`), and
+    model 1 replayed alone through :func:`scalinglab.train.train` on the very batches the family drew for it."""
+    base = seeded(make_model, 0).double()
+    family, _ = pruning._train_on_subsets_at_once([base, base], x, y, subsets, tc, torch.device("cpu"))
+    batch_fn = pruning.subset_batches(x, y, subsets, tc.batch_size)
+    gen = torch.Generator().manual_seed(tc.seed)
+    replay = iter([tuple(t[1] for t in batch_fn(gen)) for _ in range(tc.steps)])
+    single = seeded(make_model, 0).double()
+    train(single, tc, lambda g: next(replay), classification_loss, device="cpu")
+    return family, single
+
+
 def test_training_on_subsets_at_once_equals_separate_training(monkeypatch):
     # each model of the stacked family trains on its own subset exactly as it would alone
     monkeypatch.setenv("SCALINGLAB_THREADS", "1")
@@ -55,18 +68,7 @@ def test_training_on_subsets_at_once_equals_separate_training(monkeypatch):
     y = (x[:, 0] > 0).long()
     subsets = [np.arange(0, 20), np.arange(10, 30)]
     tc = TrainConfig(steps=5, batch_size=8, lr=1e-2, grad_clip=None, seed=3)
-    base = seeded(lambda: MLP(cfg), 0).double()
-    family, _ = pruning._train_on_subsets_at_once([base, base], x, y, subsets, tc, torch.device("cpu"))
-    # replay model 1 alone, as an ordinary MLP through scalinglab.train.train, with the same batches
-    batch_fn = pruning.subset_batches(x, y, subsets, tc.batch_size)
-    gen = torch.Generator().manual_seed(tc.seed)
-    replay = []
-    for _ in range(tc.steps):
-        xb, yb = batch_fn(gen)
-        replay.append((xb[1], yb[1]))
-    it = iter(replay)
-    single = seeded(lambda: MLP(cfg), 0).double()
-    train(single, tc, lambda g: next(it), classification_loss, device="cpu")
+    family, single = _family_and_member_one_alone(lambda: MLP(cfg), x, y, subsets, tc)
     torch.testing.assert_close(family.member(1).net[0].weight, single.net[0].weight, rtol=0, atol=1e-10)
     assert not torch.allclose(family.member(0).net[0].weight, single.net[0].weight)  # subsets differ
     xt = torch.randn(7, 4, dtype=torch.float64)
@@ -94,14 +96,7 @@ def test_stacked_cnn_equals_its_members_and_trains_like_them(monkeypatch):
     ys = (xs[:, 0] > 0).long()
     subsets = [np.arange(0, 20), np.arange(10, 30)]
     tc = TrainConfig(steps=4, batch_size=8, lr=1e-2, grad_clip=None, seed=3)
-    base = seeded(lambda: CNN1D(cfg), 0).double()
-    fam, _ = pruning._train_on_subsets_at_once([base, base], xs, ys, subsets, tc, torch.device("cpu"))
-    batch_fn = pruning.subset_batches(xs, ys, subsets, tc.batch_size)
-    gen = torch.Generator().manual_seed(tc.seed)
-    replay = [tuple(t[1] for t in batch_fn(gen)) for _ in range(tc.steps)]
-    it = iter(replay)
-    single = seeded(lambda: CNN1D(cfg), 0).double()
-    train(single, tc, lambda g: next(it), classification_loss, device="cpu")
+    fam, single = _family_and_member_one_alone(lambda: CNN1D(cfg), xs, ys, subsets, tc)
     torch.testing.assert_close(fam.member(1).convs[0].weight, single.convs[0].weight, rtol=0, atol=1e-10)
     torch.testing.assert_close(fam.member(1).head.weight, single.head.weight, rtol=0, atol=1e-10)
 

@@ -155,6 +155,14 @@ class TrainResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def work(self, config) -> dict:
+        """The run's work for the book's status page (:func:`scalinglab.runs.work_of`): ``train_s``, seconds in
+        training steps, and ``model_flops``, PaLM's FLOPs per token of the transformer ``config``
+        (:func:`scalinglab.models.flops_per_token`) × the tokens trained."""
+        from .models import flops_per_token
+
+        return {"train_s": self.step_time_s, "model_flops": flops_per_token(config, "palm") * self.tokens}
+
 
 def train(
     model: nn.Module,

@@ -335,7 +335,7 @@ def run_isoflop(spec: IsoFlopRun) -> dict:
 
     from ..data.text import fixed_windows, random_windows
     from ..devices import default_device
-    from ..models import Transformer, flops_per_token, lm_loss
+    from ..models import Transformer, lm_loss
     from ..train import seeded, train
 
     corpus = _corpus(spec.corpus_bytes)
@@ -361,9 +361,7 @@ def run_isoflop(spec: IsoFlopRun) -> dict:
     return {"val_loss": result.final["val_loss"], "n_total": n_total, "n_nonemb": n_nonemb, "tokens": tokens,
             "flops_total": 6.0 * n_total * tokens, "flops_nonemb": 6.0 * n_nonemb * tokens,
             "train_loss_end": float(np.mean(result.train_loss[-max(1, tc.steps // 20):])),
-            "wall_time_s": result.wall_time_s,
-            # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
-            "train_s": result.step_time_s, "model_flops": flops_per_token(cfg, "palm") * result.tokens}
+            "wall_time_s": result.wall_time_s, **result.work(cfg)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def run_arithmetic_model(spec: ArithmeticRunSpec) -> dict:
     """
     from ..data.arithmetic import make_problems, training_batch
     from ..devices import default_device
-    from ..models import Transformer, flops_per_token, lm_loss
+    from ..models import Transformer, lm_loss
     from ..train import seeded, train
 
     tc, ev, task = spec.train, spec.eval, spec.task
@@ -146,8 +146,7 @@ def run_arithmetic_model(spec: ArithmeticRunSpec) -> dict:
     out = {"non_embedding_params": model.num_params(non_embedding=True),
            "train_loss_final": float(np.mean(result.train_loss[-max(1, tc.steps // 20):])),
            "train_wall_s": result.wall_time_s, "train_cpu_s": time.process_time() - cpu_start,
-           # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
-           "train_s": result.step_time_s, "model_flops": flops_per_token(spec.model, "palm") * result.tokens}
+           **result.work(spec.model)}  # train_s and model_flops, for the book's status page
     d = ev.default_digits
     default = make_problems(task, ev.n_test, d, seed=ev.test_seed)
     out["default"] = score_outputs(model, default, ev.n_choices, ev.test_seed)

@@ -154,8 +154,7 @@ def _train_and_score(spec, corpus) -> dict:
             "n_params_total": model.num_params(non_embedding=False), "tokens": tokens,
             "train_flops": flops_per_token(spec.model) * tokens,
             "final_train_loss": result.final["train_loss_ema"], "wall_time_s": result.wall_time_s,
-            # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
-            "train_s": result.step_time_s, "model_flops": flops_per_token(spec.model, "palm") * result.tokens}
+            **result.work(spec.model)}
 
 
 def memo_trap_run(spec: MemoTrapRun) -> dict:

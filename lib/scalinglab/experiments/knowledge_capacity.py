@@ -55,7 +55,7 @@ from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_mo
 from ..data.facts import FactSet, lm_tensors, random_facts
 from ..devices import default_device
 from ..intervals import t_interval
-from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from ..models import Transformer, TransformerConfig, lm_loss
 from ..seeds import derive_seed
 from ..train import TrainConfig, seeded, train
 
@@ -333,9 +333,7 @@ def run_capacity(spec: CapacitySpec) -> dict:
         out[f"net_bits_int{bits}"] = q["net_bits"]
     out.update({"n_params": model.num_params(non_embedding=False), "n_params_nonembedding": model.num_params(),
                 "total_bits": facts.total_bits, "n_facts": facts.n_facts, "final_train_loss": result.train_loss[-1],
-                "wall_time_s": result.wall_time_s, "device": device.type,
-                # the run's work for the book's status page: seconds in training steps, PaLM's FLOPs per token × tokens
-                "train_s": result.step_time_s, "model_flops": flops_per_token(spec.model, "palm") * result.tokens})
+                "wall_time_s": result.wall_time_s, "device": device.type, **result.work(spec.model)})
     return out
 
 

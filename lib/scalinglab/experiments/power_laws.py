@@ -281,8 +281,7 @@ def run_byte_lm(spec: ByteLMSpec) -> dict:
             "n_params_total": model.num_params(non_embedding=False),
             "device": device.type, "threads": torch.get_num_threads(), "tokens_per_s": tokens_per_s,
             "model_flops_per_s": model_flops_per_s, "matmul_flops_per_s": peak,
-            "mfu": model_flops_per_s / peak,
-            "train_s": result.step_time_s, "model_flops": flops_per_token(cfg, "palm") * result.tokens}
+            "mfu": model_flops_per_s / peak, **result.work(cfg)}
 
 
 # --- results --------------------------------------------------------------------------------------------
@@ -491,7 +490,7 @@ def analyse(observed, settings: dict, seed: int = 0) -> dict[str, Measurement]:
 SEED_SIGMA_BY_SIZE = ((888.0, 0.0113), (1908.0, 0.0131), (3312.0, 0.0141), (14496.0, 0.0201), (25472.0, 0.0265),
                       (56640.0, 0.0523), (150080.0, 0.0264))
 #: The same noise as one number: the root mean square of :data:`SEED_SIGMA_BY_SIZE` over the sizes.
-SEED_SIGMA_LOG = 0.0268
+SEED_SIGMA_LOG = float(np.sqrt(np.mean(np.square([sd for _, sd in SEED_SIGMA_BY_SIZE]))))
 #: Where :data:`SEED_SIGMA_BY_SIZE` comes from.
 NOISE_SOURCE = ("the ci ladder at seeds 0, 1, 2 and 3 (three replicates of seven sizes each): at every size, the "
                 "variance of the log best held-out loss over a seed's three replicates, averaged over the four "
@@ -665,7 +664,7 @@ def replicates_for_power(settings: dict, target: float = 0.8, counts: Sequence[i
                          n_sims: int = 200, seed: int = 0) -> dict:
     """How many replicate ladders the design ``settings`` (its sizes, windows and held-out split) would need
     for K1's interval to fall wholly inside the band on at least ``target`` of simulated power-law ladders
-    (the ``paper`` world of :data:`WORLDS`, run-to-run noise :data:`SEED_SIGMA_LOG`): the share inside for
+    (the ``paper`` world of :data:`WORLDS`, run-to-run noise :data:`SEED_SIGMA_BY_SIZE`): the share inside for
     each count of ``counts`` and the smallest count that reaches ``target`` (None if none does). Used by
     chapter 00, to say what deciding K1 at ``ci`` would cost."""
     inside = {}
