@@ -17,7 +17,7 @@ thread (a CPU sweep runs one single-thread process per core), in alternating rou
 Both run ``--steps`` steps of the chapter's configuration (its batch size, learning rate, schedule shape,
 clipping); evaluation is left out, so the numbers are training only. Printed per group: parameters, replicates K,
 milliseconds per step per model both ways, the ratio (above 1: stacking pays), model GFLOP/s one by one
-(:func:`scalinglab.models.flops_per_token`, the library's FLOP counter, × tokens per step) and its share of
+(:func:`scalinglab.flops.flops_per_token`, the library's FLOP counter, × tokens per step) and its share of
 this machine's measured one-thread fp32 matmul peak (:func:`scalinglab.devices.matmul_flops_per_s`).
 Chapters 03 and 04 already train their MLPs as stacked families and are not re-timed. Never asserts a time.
 
@@ -39,7 +39,8 @@ import torch
 from scalinglab import params
 from scalinglab.devices import matmul_flops_per_s
 from scalinglab.families import StackedTransformer, _stack_batches, stacked_lm_loss, train_family
-from scalinglab.models import flops_per_token, lm_loss, non_embedding_params
+from scalinglab.flops import flops_per_token
+from scalinglab.models import lm_loss, non_embedding_params
 from scalinglab.train import train
 
 #: Speed-up at which a chapter should adopt stacking.

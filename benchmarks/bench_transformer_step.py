@@ -23,7 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from scalinglab.models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from scalinglab.flops import flops_per_token
+from scalinglab.models import Transformer, TransformerConfig, lm_loss
 from scalinglab.devices import configure_threads, matmul_flops_per_s
 from scalinglab.train import TrainConfig, seeded, train
 

@@ -436,7 +436,7 @@ def work_rows(results: list[dict]) -> list[str]:
 
     lines = ["(status-work)=", "## Work done against the machine's limit", "",
              "Per chapter, from its runs as they were trained: the runs (trained in this build / all), the "
-             "model FLOPs of training (forward and backward: `scalinglab.models.flops_per_token` in PaLM's "
+             "model FLOPs of training (forward and backward: `scalinglab.flops.flops_per_token` in PaLM's "
              "convention, 6N + 12·L·d·T per token, × the tokens trained), the "
              "throughput of the training steps on one core (each CPU run trains in a single-thread worker "
              "process), its share of this machine's measured fp32 matrix-product peak on one thread, and "

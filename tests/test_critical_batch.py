@@ -1,6 +1,6 @@
 """Chapter 04 (critical batch size): the task, the run functions, the sweeps, and a negative and a positive
 control for every claim, through the chapter's measurement functions. The step–batch law itself (steps to
-target, the fits) is tested in tests/test_batch_law.py."""
+target, the fits) is tested in tests/test_batch_law.py and the design grids in tests/test_grids.py."""
 
 import dataclasses
 import math
@@ -13,12 +13,12 @@ import torch
 
 os.environ.setdefault("SCALINGLAB_THREADS", "1")  # tiny models: one thread is fastest, above all on a busy machine
 
-from scalinglab import audit, batch_law
+from scalinglab import audit, batch_law, grids
 from scalinglab.claims import NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.intervals import jackknife_interval
 from scalinglab.experiments import critical_batch as cb
 from scalinglab.experiments.critical_batch import (BatchSizeFamilySpec, NoiseRunSpec, StepsTable, TeacherTask,
-                                                   eval_step_grid, train_batch_size_family)
+                                                   train_batch_size_family)
 from scalinglab.params import select_profile
 from scalinglab.runs import run_key
 
@@ -36,11 +36,8 @@ def test_the_step_batch_law_is_the_generic_one():
         assert getattr(cb, name) is getattr(batch_law, name), name
 
 
-def test_eval_step_grid_and_log_grid():
-    grid = eval_step_grid(1000, 4)
-    assert grid[0] == 1 and grid[-1] == 1000
-    assert np.diff(np.log2(grid[5:])).max() < 0.5
-    np.testing.assert_allclose(cb.log_grid(1.0, 3, 2.0), [0.5, 1.0, 2.0])
+def test_the_design_grids_are_the_generic_ones():
+    assert cb.eval_step_grid is grids.eval_step_grid and cb.log_grid is grids.log_grid
 
 
 def test_teacher_task_streams_and_bayes_floor():

@@ -15,7 +15,7 @@ from scalinglab.experiments import inverse_scaling as inverse
 PRIZE_NAMES = ("BOUNDARIES", "HF_FAMILIES", "PRIZE_CLASSIFICATION_TASKS", "PrizeExample", "as_examples",
                "class_logprobs", "class_token_span", "classification_metric", "count_params", "evaluate_causal_lm",
                "evaluate_classification", "evaluate_hf_family", "hf_encode", "hf_logits_fn", "load_hf_model",
-               "load_prize_task", "sequence_logprob_sums", "write_prize_jsonl")
+               "load_prize_task", "score_two_class_tests", "sequence_logprob_sums", "write_prize_jsonl")
 
 
 def test_the_prize_evaluation_is_importable_from_the_chapter_module():

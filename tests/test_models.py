@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from scalinglab.models import (MLP, MLPConfig, Transformer, TransformerConfig, embedding_params,
-                               flops_per_token, lm_loss, non_embedding_params)
+from scalinglab.models import (MLP, MLPConfig, Transformer, TransformerConfig, embedding_params, lm_loss,
+                               non_embedding_params)
 
 
 @pytest.mark.parametrize("n_layer,n_head,d_model,vocab,ctx", [(1, 2, 16, 256, 64), (4, 4, 128, 65, 64),
@@ -22,15 +22,6 @@ def test_untied_embeddings_counted():
     cfg = TransformerConfig(tie_embeddings=False, d_model=32, n_head=2)
     model = Transformer(cfg)
     assert sum(p.numel() for p in model.parameters()) == non_embedding_params(cfg) + embedding_params(cfg)
-
-
-def test_flops_per_token_conventions():
-    cfg = TransformerConfig(n_layer=4, n_head=4, d_model=128, context_length=64)
-    N = non_embedding_params(cfg)
-    assert flops_per_token(cfg, "kaplan") == 6 * N + 6 * 4 * 64 * 128
-    assert flops_per_token(cfg, "palm") == 6 * N + 12 * 4 * 64 * 128
-    with pytest.raises(ValueError, match="convention"):
-        flops_per_token(cfg, "bogus")
 
 
 def test_config_validation_names_the_field():

@@ -7,7 +7,8 @@ import pytest
 
 from scalinglab.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge
 from scalinglab.experiments import power_laws as pl
-from scalinglab.models import TransformerConfig, flops_per_token, non_embedding_params
+from scalinglab.flops import flops_per_token
+from scalinglab.models import TransformerConfig, non_embedding_params
 from scalinglab.params import select_profile
 from scalinglab.runs import run_key
 from scalinglab.seeds import derive_seed
@@ -213,6 +214,10 @@ def test_every_field_of_the_spec_changes_its_key():
             new = None
         elif f.name == "warmup_steps":
             new = value + 1
+        elif f.name == "cooldown_shape":
+            new = "linear"
+        elif f.name == "step_milestones":
+            new = (0.25, 0.5)
         else:
             new = value * 2 if value else 1
         changed.append(dataclasses.replace(base, train=dataclasses.replace(base.train, **{f.name: new})))

@@ -252,6 +252,35 @@ def test_a_context_free_model_gives_the_hand_worked_prize_loss():
     assert out["mean_loss"] == pytest.approx((math.log(1.6) + math.log(8 / 3)) / 2, rel=1e-6)
 
 
+def test_two_class_test_sets_scored_by_hand_with_a_context_free_model():
+    # p(next token) = (0.1, 0.2, 0.3, 0.4) whatever came before; the letters a-d are tokens 0-3. The margin is
+    # the normalised log-probability of the right class minus the other's: log(p_right / p_other).
+    q = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    logits_fn = lambda ids: torch.log(q).expand(*ids.shape, 4)  # noqa: E731
+    encode = lambda text: ["abcd".index(ch) for ch in text]  # noqa: E731
+    tests = {"first": [{"prompt": "a", "classes": ["b", "cd"], "answer_index": 0},  # 0.2 against 0.12
+                       {"prompt": "d", "classes": ["b", "cd"], "answer_index": 1}],  # 0.12 against 0.2
+             "second": [{"prompt": "b", "classes": ["c", "d"], "answer_index": 1}]}  # 0.4 against 0.3
+    scores = prize.score_two_class_tests(logits_fn, encode, tests, batch_size=1)
+    assert list(scores) == ["first", "second"]
+    m = math.log(0.2 / 0.12)
+    np.testing.assert_allclose(scores["first"]["margins"], [m, -m], atol=1e-6)
+    np.testing.assert_allclose(scores["second"]["margins"], [math.log(4 / 3)], atol=1e-6)
+    assert scores["first"]["accuracy"] == 0.5 and scores["second"]["accuracy"] == 1.0
+    # with two classes the loss is softplus(−margin): log(1 + e^−m), averaged over the set
+    assert scores["first"]["loss"] == pytest.approx((math.log1p(math.exp(-m)) + math.log1p(math.exp(m))) / 2, rel=1e-6)
+    assert scores["second"]["loss"] == pytest.approx(math.log1p(3 / 4), rel=1e-6)
+    assert all(round(x, 6) == x for x in scores["first"]["margins"])  # stored to six decimals
+
+
+def test_two_class_scores_reject_a_three_class_item():
+    uniform = lambda ids: torch.zeros(*ids.shape, 4)  # noqa: E731
+    encode = lambda text: ["abcd".index(ch) for ch in text]  # noqa: E731
+    tests = {"mixed": [{"prompt": "a", "classes": ["b", "c", "d"], "answer_index": 0}]}
+    with pytest.raises(ValueError, match="mixed: margins need two classes"):
+        prize.score_two_class_tests(uniform, encode, tests)
+
+
 def test_span_of_a_merging_toy_tokenizer_by_hand():
     def encode(text):  # characters, except that "ab" is one token (id 1000)
         ids, i = [], 0

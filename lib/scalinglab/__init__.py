@@ -2,8 +2,13 @@
 
 Generic machinery, shared by every chapter:
 
-- ``models`` — the transformer and the MLP, parameter and FLOP counts;
-- ``train`` — the training loop (AdamW, schedules, clipping, evaluation, seeding);
+- ``models`` — the transformer, the MLP and the CNN; parameter counts;
+- ``flops`` — FLOP counts of the book's transformer: Kaplan's and PaLM's closed forms, 6·N·D, and an exact
+  count term by term (Hoffmann et al. 2022, App. F);
+- ``train`` — the training loop (AdamW, schedules, clipping, evaluation, seeding, snapshots to branch from);
+- ``schedules`` — learning-rate schedules (cosine, constant, warm-up–stable–decay, step) and Tissue et al.'s
+  annealing law L = L₀ + A·S₁^(−α) − C·S₂ with its areas and fits;
+- ``grids`` — log-spaced tuning grids and evaluation steps spaced in log(step);
 - ``families`` — many small models trained as one stacked model;
 - ``batch_law`` — steps to a target loss against batch size: the step–batch law S(B) = S_min(1 + B_crit/B)
   of McCandlish et al. 2018, its fits and the shape of its bend;

@@ -507,7 +507,7 @@ class FamilyResult:
 
 def _check_family_configs(configs: Sequence[TrainConfig]) -> None:
     shared = ("steps", "batch_size", "beta1", "beta2", "warmup_steps", "schedule", "min_lr_ratio",
-              "grad_clip", "eval_every")
+              "grad_clip", "eval_every", "cooldown_fraction", "cooldown_shape", "step_milestones", "step_factor")
     for name in shared:
         values = {getattr(c, name) for c in configs}
         if len(values) > 1:

@@ -1,9 +1,9 @@
 """Models trained from scratch in the book: a decoder-only transformer, an MLP and a small 1-D CNN.
 
 The transformer follows the GPT-2 layout (pre-norm blocks, learned positions, tied input/output
-embedding) at sizes from ~10k to ~10M parameters. Parameter counts and FLOPs follow Kaplan et al.
-(2020), "Scaling Laws for Neural Language Models", Sec. 2.1 and Table 1, so that the book's scaling
-plots use the same variable N as the paper: non-embedding parameters.
+embedding) at sizes from ~10k to ~10M parameters. Parameter counts follow Kaplan et al. (2020),
+"Scaling Laws for Neural Language Models", Sec. 2.1 and Table 1, so that the book's scaling plots use
+the same variable N as the paper: non-embedding parameters. FLOP counts are in :mod:`scalinglab.flops`.
 
 Used by: chapter 00 (power laws) and every chapter that trains a language model; the MLP by the
 chapters on data pruning and critical batch size; the CNN by chapter 03 (data pruning on MNIST-1D).
@@ -73,24 +73,6 @@ def embedding_params(config: TransformerConfig) -> int:
     positions = config.context_length * config.d_model
     unembedding = 0 if config.tie_embeddings else config.vocab_size * config.d_model
     return tokens + positions + unembedding
-
-
-def flops_per_token(config: TransformerConfig, convention: str = "kaplan") -> float:
-    """Training FLOPs per token (forward + backward).
-
-    ``"kaplan"``: Kaplan et al. (2020) Table 1 gives the forward pass as 2N + 2·n_layer·n_ctx·d_attn;
-    the backward pass costs about twice the forward, so training ≈ 6N + 6·n_layer·n_ctx·d_model.
-    ``"palm"``: Chowdhery et al. (2022, PaLM) App. B count both attention matmuls:
-    6N + 12·n_layer·d_model·n_ctx. This is the usual numerator of model FLOPs utilisation (MFU).
-    Neither counts the embedding lookups; both use the non-embedding N.
-    """
-    N = non_embedding_params(config)
-    attention = config.n_layer * config.context_length * config.d_model
-    if convention == "kaplan":
-        return 6.0 * N + 6.0 * attention
-    if convention == "palm":
-        return 6.0 * N + 12.0 * attention
-    raise ValueError(f"convention must be one of 'kaplan', 'palm'; got {convention!r}")
 
 
 class CausalSelfAttention(nn.Module):

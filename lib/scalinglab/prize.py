@@ -40,7 +40,8 @@ What the module holds:
 - the metric itself, pure NumPy: :func:`classification_metric`;
 - scoring with any ``logits_fn(ids) -> logits`` and ``encode(text) -> ids``: :func:`class_token_span`
   (the tokens of one class and where they start), :func:`sequence_logprob_sums` (batched, right-padded),
-  :func:`class_logprobs` and :func:`evaluate_classification`;
+  :func:`class_logprobs` and :func:`evaluate_classification`; :func:`score_two_class_tests` (every two-class
+  test set of a corpus: mean loss, accuracy and each item's margin);
 - Hugging Face ``transformers`` models: :func:`hf_logits_fn`, :func:`hf_encode`,
   :func:`evaluate_causal_lm` (one model and its tokenizer), :func:`load_hf_model`, :func:`count_params`
   (non-embedding parameters) and :func:`evaluate_hf_family` (a family of sizes, e.g.
@@ -219,6 +220,24 @@ def evaluate_classification(logits_fn, encode, examples, boundary: str = "joint"
     result = classification_metric(s, [ex.answer_index for ex in examples])
     result["class_logprobs"] = s
     return result
+
+
+def score_two_class_tests(model, encode, tests: dict, device=None, batch_size: int = 256) -> dict:
+    """The prize's metric on every two-class test set of ``tests`` (name -> rows): per set the mean loss,
+    the accuracy and every item's margin (normalised log-probability of the correct class minus the other's).
+    Used by chapter 02 (both corpora)."""
+    scores = {}
+    for name, rows in tests.items():
+        out = evaluate_classification(model, encode, rows, device=device, batch_size=batch_size)
+        answer = np.array([r["answer_index"] for r in rows])
+        other = np.array([1 - a if len(r["classes"]) == 2 else -1 for a, r in zip(answer, rows)])
+        if (other < 0).any():
+            raise ValueError(f"test set {name}: margins need two classes per item")
+        idx = np.arange(len(rows))
+        margin = out["normalised"][idx, answer] - out["normalised"][idx, other]
+        scores[name] = {"loss": out["mean_loss"], "accuracy": out["accuracy"],
+                        "margins": [round(float(m), 6) for m in margin]}
+    return scores
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ The step–batch law itself is generic and lives in :mod:`scalinglab.batch_law`:
 reach a target loss at batch size B (:func:`scalinglab.batch_law.steps_to_target`), and its fits
 S(B) = S_min·(1 + B_crit/B) (McCandlish et al. 2018, Eq. 2.11; :func:`scalinglab.batch_law.fit_step_batch_law`)
 and (S/S_min − 1)(E/E_min − 1) = c (:func:`scalinglab.batch_law.fit_bend_law`), imported here. The noise-scale
-estimators are generic too and live in :mod:`scalinglab.noise_scale`.
+estimators are generic too and live in :mod:`scalinglab.noise_scale`, and the learning-rate grids and evaluation
+steps (:func:`scalinglab.grids.log_grid`, :func:`scalinglab.grids.eval_step_grid`) in :mod:`scalinglab.grids`.
 
 Used by: chapter 04 (critical batch size).
 """
@@ -38,6 +39,7 @@ from ..batch_law import (  # noqa: F401
     out_of_sample_errors, seed_mean_steps, steps_to_target, steps_to_targets_table)
 from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_most, between
 from ..devices import threads_for
+from ..grids import eval_step_grid, log_grid  # noqa: F401
 from ..intervals import jackknife_interval, t_interval
 from ..noise_scale import hessian_noise_scale, two_batch_noise_scale
 from ..seeds import derive_seed
@@ -288,18 +290,6 @@ def heldout_cross_entropy(logits: torch.Tensor, probabilities: torch.Tensor) -> 
 def example_cross_entropy(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of one example (logits (C,), integer label): the per-example loss ℓ. Used by chapter 04."""
     return F.cross_entropy(logits.unsqueeze(0), label.unsqueeze(0))
-
-
-def eval_step_grid(max_steps: int, per_octave: int) -> list[int]:
-    """Evaluation steps spaced evenly in log(step): about ``per_octave`` per doubling. Used by chapter 04."""
-    n = max(2, int(math.ceil(per_octave * math.log2(max(2, max_steps)))) + 1)
-    return sorted({int(round(s)) for s in np.geomspace(1, max_steps, n)})
-
-
-def log_grid(center: float, n: int, factor: float) -> list[float]:
-    """``n`` values spaced by ``factor`` in log space, centred on ``center``. Used by chapter 04."""
-    offsets = np.arange(n) - (n - 1) / 2
-    return [float(center * factor**o) for o in offsets]
 
 
 def _round(x: float) -> float:

@@ -39,8 +39,9 @@ from ..claims import Claim, Measurement, Precondition, Revision, at_least, at_mo
 from ..data.imitation import IMITATION_SPECIAL_TOKENS, Imitation, ImitationConfig, build_imitation, share_label
 from ..data.memo_trap import SPECIAL_TOKENS, MemoTrap, MemoTrapConfig, build_memo_trap
 from ..devices import default_device
+from ..flops import flops_per_token
 from ..intervals import jackknife_interval, t_interval
-from ..models import Transformer, TransformerConfig, flops_per_token, lm_loss
+from ..models import Transformer, TransformerConfig, lm_loss
 from ..seeds import derive_seed
 from ..train import TrainConfig, seeded, train
 
@@ -48,7 +49,7 @@ from ..train import TrainConfig, seeded, train
 from ..prize import (BOUNDARIES, HF_FAMILIES, PRIZE_CLASSIFICATION_TASKS, PrizeExample, as_examples,  # noqa: F401
                      class_logprobs, class_token_span, classification_metric, count_params, evaluate_causal_lm,
                      evaluate_classification, evaluate_hf_family, hf_encode, hf_logits_fn, load_hf_model,
-                     load_prize_task, sequence_logprob_sums, write_prize_jsonl)
+                     load_prize_task, score_two_class_tests, sequence_logprob_sums, write_prize_jsonl)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,24 +116,6 @@ def memo_trap_specs(settings: dict, seed: int) -> list[MemoTrapRun]:
 def run_cost(spec: MemoTrapRun) -> float:
     """Training FLOPs of a run (for ``sweep(cost=…)``: the most expensive runs start first)."""
     return flops_per_token(spec.model) * spec.train.steps * spec.train.batch_size * spec.model.context_length
-
-
-def score_two_class_tests(model, encode, tests: dict, device=None, batch_size: int = 256) -> dict:
-    """The prize's metric on every two-class test set of ``tests`` (name -> rows): per set the mean loss,
-    the accuracy and every item's margin (normalised log-probability of the correct class minus the other's).
-    Used by chapter 02 (both corpora)."""
-    scores = {}
-    for name, rows in tests.items():
-        out = evaluate_classification(model, encode, rows, device=device, batch_size=batch_size)
-        answer = np.array([r["answer_index"] for r in rows])
-        other = np.array([1 - a if len(r["classes"]) == 2 else -1 for a, r in zip(answer, rows)])
-        if (other < 0).any():
-            raise ValueError(f"test set {name}: margins need two classes per item")
-        idx = np.arange(len(rows))
-        margin = out["normalised"][idx, answer] - out["normalised"][idx, other]
-        scores[name] = {"loss": out["mean_loss"], "accuracy": out["accuracy"],
-                        "margins": [round(float(m), 6) for m in margin]}
-    return scores
 
 
 def _train_and_score(spec, corpus) -> dict:

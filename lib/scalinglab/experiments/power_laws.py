@@ -39,9 +39,9 @@ from ..claims import Claim, Measurement, Precondition, Revision, at_least, betwe
 from ..data.text import fixed_windows, python_stdlib_corpus, random_windows
 from ..devices import default_device, matmul_flops_per_s
 from ..fit import fit_power_law
+from ..flops import flops_per_token
 from ..intervals import jackknife_interval, t_interval
-from ..models import (Transformer, TransformerConfig, embedding_params, flops_per_token, lm_loss,
-                      non_embedding_params)
+from ..models import Transformer, TransformerConfig, embedding_params, lm_loss, non_embedding_params
 from ..seeds import derive_seed
 from ..train import TrainConfig, seeded, train
 
