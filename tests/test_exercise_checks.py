@@ -42,7 +42,16 @@ def _env_05(seed):
     return {"co": co, "table": table, "a2": co.analyse_grid(table, settings, seed).approach2}
 
 
-ENVS = {"04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06}
+def _env_07(seed):
+    from scalinglab.experiments import lr_schedules as ls
+
+    settings = audit.audit_settings(ls, "ci")
+    observed = ls.simulate(ls.WORLDS["paper"], settings, seed)
+    return {"ls": ls, "settings": settings, "curves": observed["curves"], "finals": ls.finals_table(observed["curves"])}
+
+
+ENVS = {"04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06,
+        "07_lr_schedules": _env_07}
 
 
 def exercise_cells(slug):

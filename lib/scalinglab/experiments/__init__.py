@@ -7,7 +7,8 @@ functions that turn results into measured values (with intervals) and figure dat
 - ``data_pruning`` — chapter 03, beating power-law scaling by pruning data;
 - ``critical_batch`` — chapter 04, the gradient noise scale and the critical batch size.
 - ``compute_optimal`` — chapter 05, compute-optimal allocation: Kaplan vs Chinchilla, and published data.
-- ``knowledge_capacity`` — chapter 06, bits stored per parameter on random facts.
+- ``knowledge_capacity`` — chapter 06, bits stored per parameter on random facts;
+- ``lr_schedules`` — chapter 07, learning-rate schedules: a cooldown instead of cosine, and the annealing law.
 
 Everything here is built on the generic machinery one level up (models, training, families,
 fitting, the run store, claims and verdicts); nothing generic lives here.
