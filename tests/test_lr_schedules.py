@@ -32,7 +32,7 @@ def test_profiles_smoke_overrides_and_helpers():
     assert set(ls.SMOKE_OVERRIDES) <= set(ls.PROFILES["ci"])
     assert max(d for _, _, d in SMOKE["sizes"]) <= 16 and SMOKE["base_steps"] <= 50
     assert ls.horizons(CI) == [300, 600, 1200] and ls.horizons(SMOKE) == [20, 40, 80]
-    assert ls.reference_lr(16) == pytest.approx(2e-2) and ls.reference_lr(64) == pytest.approx(1e-2)
+    assert ls.reference_lr(16) == pytest.approx(4e-2) and ls.reference_lr(64) == pytest.approx(1e-2)  # 1/width
     cfg = ls.model_config((1, 2, 16), 64)
     assert (cfg.vocab_size, cfg.context_length, cfg.n_layer, cfg.n_head, cfg.d_model) == (256, 64, 1, 2, 16)
 
@@ -51,8 +51,8 @@ def test_tuning_specs_grid_every_size_and_arm_at_the_shortest_horizon():
     for _, _, d in CI["sizes"]:
         for arm in ls.ARMS:
             lrs = sorted(s.lr for s in specs if s.model.d_model == d and s.arm == arm)
-            # five rates spaced by 2 around 2e-2·√(16/d): ref/4, ref/2, ref, 2·ref, 4·ref
-            ref = 2e-2 * math.sqrt(16 / d)
+            # five rates spaced by 2 around 4e-2·16/d: ref/4, ref/2, ref, 2·ref, 4·ref
+            ref = 4e-2 * 16 / d
             assert lrs == pytest.approx([ref / 4, ref / 2, ref, 2 * ref, 4 * ref])
 
 
