@@ -168,6 +168,38 @@ def test_best_rates_shares_the_rate_of_the_lowest_mean_over_arms_and_flags_the_g
     assert all(t["best"] == max(t["lrs"]) and not t["interior"] for t in edge.values())
 
 
+def _valley_sweep(bottom: dict, calls: list):
+    """A fake ``sweep`` for ls.tune: every arm's final loss is (log2(lr / bottom[d]))², lowest at ``bottom[d]``."""
+    def sweep(specs):
+        calls.append(len(specs))
+        out = []
+        for s in specs:
+            loss = math.log2(s.lr / bottom[s.model.d_model]) ** 2
+            out.append({"branches": {f"{s.horizons[0]}-sqrt": {"final": loss}}} if s.arm == "wsd" else {"final": loss})
+        return out
+    return sweep
+
+
+def test_tune_widens_a_grid_whose_best_rate_is_on_an_edge():
+    (d1, d2) = [d for _, _, d in CI["sizes"]]
+    # size d1's valley bottoms out 8× above its reference rate (two steps beyond the grid's top), d2's at its centre
+    calls = []
+    specs, results, tuned = ls.tune(CI, CORPUS, 0, _valley_sweep({d1: 8 * ls.reference_lr(d1),
+                                                                  d2: ls.reference_lr(d2)}, calls))
+    assert tuned[d1]["best"] == pytest.approx(8 * ls.reference_lr(d1)) and tuned[d1]["interior"]
+    assert len(tuned[d1]["lrs"]) == 7 and tuned[d2]["lrs"] == pytest.approx(ls.initial_grids(CI)[d2])
+    assert tuned[d2]["best"] == pytest.approx(ls.reference_lr(d2)) and tuned[d1]["rounds"] == 2
+    assert len(calls) == 3 and len(specs) == 3 * (7 + 5)
+    # a valley beyond tune_rounds widenings leaves the rate on the edge, and the precondition then fails
+    far = ls.tune(CI, CORPUS, 0, _valley_sweep({d1: 1e3 * ls.reference_lr(d1), d2: ls.reference_lr(d2)}, []))[2]
+    assert not far[d1]["interior"] and len(far[d1]["lrs"]) == 5 + CI["tune_rounds"]
+    # extend_grids: unchanged when every best rate is interior
+    grids = ls.initial_grids(CI)
+    assert ls.extend_grids(grids, {d: {"best": g[2]} for d, g in grids.items()}, 2.0) == grids
+    assert ls.extend_grids(grids, {d: {"best": g[0]} for d, g in grids.items()}, 2.0)[d1][0] == pytest.approx(
+        grids[d1][0] / 2)
+
+
 def test_held_out_curves_are_everything_but_the_two_fitted():
     assert ls.held_out_curves([20, 40, 80]) == [
         ("cosine", 20), ("cosine", 40), ("wsd-sqrt", 20), ("wsd-sqrt", 40),

@@ -47,15 +47,16 @@ from ..train import TrainConfig, seeded, train
 #: Settings per profile. ``sizes``: (n_layer, n_head, d_model) of the two model sizes; ``base_steps``: the
 #: shortest horizon, and ``horizons`` its multiples; ``warmup_steps``: the linear warm-up every arm shares;
 #: ``cooldown_fraction``: the WSD cooldown's share of each horizon; ``lr_points`` rates spaced by a factor
-#: ``lr_step``, centred on each size's reference rate (:func:`reference_lr`): the tuning grid; ``n_seeds``: replicates (each with its own
+#: ``lr_step``, centred on each size's reference rate (:func:`reference_lr`): the tuning grid, widened by one rate
+#: beyond an edge that holds the best rate for at most ``tune_rounds`` rounds (:func:`tune`); ``n_seeds``: replicates (each with its own
 #: initialisation and data order, shared by every arm of the replicate); ``eval_every``: held-out
 #: evaluations along every run; ``eval_windows``: fixed held-out windows, the same for every run.
 PROFILES = {
     "ci": dict(sizes=[(1, 2, 16), (1, 2, 32)], context_length=64, batch_size=16, base_steps=300,
-               horizons=(1, 2, 4), warmup_steps=30, cooldown_fraction=0.2, lr_points=5, lr_step=2.0,
+               horizons=(1, 2, 4), warmup_steps=30, cooldown_fraction=0.2, lr_points=5, lr_step=2.0, tune_rounds=3,
                n_seeds=4, eval_every=20, eval_windows=128, corpus_bytes=4_000_000),
     "full": dict(sizes=[(2, 2, 64), (4, 4, 128)], context_length=256, batch_size=64, base_steps=1000,
-                 horizons=(1, 2, 4), warmup_steps=100, cooldown_fraction=0.2, lr_points=5, lr_step=2.0,
+                 horizons=(1, 2, 4), warmup_steps=100, cooldown_fraction=0.2, lr_points=5, lr_step=2.0, tune_rounds=3,
                  n_seeds=5, eval_every=50, eval_windows=1024, corpus_bytes=10_000_000),
 }
 
@@ -152,18 +153,62 @@ def _spec(settings: dict, corpus_spec: dict, size, arm: str, lr: float, hs, repl
                            data_seed=derive_seed(seed, stage, "data-order", replicate))
 
 
-def tuning_specs(settings: dict, corpus_spec: dict, seed: int) -> list[ScheduleRunSpec]:
-    """The tuning sweep: for each size and arm, one run per rate of the grid (``lr_points`` rates spaced by
-    ``lr_step`` around the size's :func:`reference_lr`) at the shortest horizon, on a tuning replicate of its own (seed streams ``"tune"``),
-    so that the runs that test the claims never chose their own rate. Used by chapter 07."""
+def initial_grids(settings: dict) -> dict:
+    """Per size (``d_model``): the first tuning grid, ``lr_points`` rates spaced by ``lr_step`` around the size's
+    :func:`reference_lr`. Used by chapter 07."""
+    return {int(size[2]): log_grid(reference_lr(size[2]), settings["lr_points"], settings["lr_step"])
+            for size in settings["sizes"]}
+
+
+def tuning_specs(settings: dict, corpus_spec: dict, seed: int, grids: dict | None = None) -> list[ScheduleRunSpec]:
+    """The tuning sweep: for each size and arm, one run per rate of the size's grid (``grids``, by default
+    :func:`initial_grids`) at the shortest horizon, on a tuning replicate of its own (seed streams ``"tune"``), so
+    that the runs that test the claims never chose their own rate. Used by chapter 07."""
+    grids = grids or initial_grids(settings)
     h = horizons(settings)[0]
     out = []
     for size in settings["sizes"]:
-        grid = log_grid(reference_lr(size[2]), settings["lr_points"], settings["lr_step"])
         for arm in ARMS:
-            for lr in grid:
+            for lr in grids[int(size[2])]:
                 out.append(_spec(settings, corpus_spec, size, arm, lr, (h,), 0, "tune", seed))
     return out
+
+
+def extend_grids(grids: dict, tuned: dict, step: float) -> dict:
+    """The grids of the next tuning round: a size whose best rate lies on an edge of its grid gets one more rate
+    beyond that edge (a factor ``step`` further); the others keep theirs. Equal to ``grids`` when every best rate
+    is interior. Used by chapter 07 (:func:`tune`)."""
+    out = {}
+    for d, grid in grids.items():
+        grid = sorted(grid)
+        best = tuned[d]["best"]
+        if math.isclose(best, grid[0]):
+            grid = [grid[0] / step] + grid
+        elif math.isclose(best, grid[-1]):
+            grid = grid + [grid[-1] * step]
+        out[d] = grid
+    return out
+
+
+def tune(settings: dict, corpus_spec: dict, seed: int, sweep) -> tuple[list, list, dict]:
+    """Tune each size's shared peak rate: train the tuning sweep (``sweep(specs)`` returns their results, e.g.
+    :func:`scalinglab.runs.sweep` with :func:`run_schedule`), and while some size's best rate lies on an edge of
+    its grid, widen that grid by one rate beyond the edge and train the new runs, for at most ``tune_rounds``
+    rounds — so that the precondition fails only where the valley has no bottom within that many steps. Returns
+    the tuning specs, their results and :func:`best_rates` (with ``rounds``, the widening rounds taken). Used by
+    chapter 07."""
+    grids = initial_grids(settings)
+    rounds = 0
+    while True:
+        specs = tuning_specs(settings, corpus_spec, seed, grids)
+        results = sweep(specs)
+        tuned = best_rates(specs, results)
+        wider = extend_grids(grids, tuned, settings["lr_step"])
+        if wider == grids or rounds >= settings["tune_rounds"]:
+            for t in tuned.values():
+                t["rounds"] = rounds
+            return specs, results, tuned
+        grids, rounds = wider, rounds + 1
 
 
 def best_rates(specs: list[ScheduleRunSpec], results: list[dict]) -> dict:
@@ -628,13 +673,27 @@ def simulate(world: ScheduleWorld, settings: dict, seed: int) -> dict:
     centre = (points - 1) / 2
     for size in settings["sizes"]:
         d = size[2]
-        grid = log_grid(reference_lr(d), points, settings["lr_step"])
-        losses = {arm: [world.tune_curvature * (i - centre) ** 2 + world.sigma_tune * rng.standard_normal()
-                        for i in range(points)] for arm in ARMS}
-        mean = [float(np.mean([losses[a][i] for a in ARMS])) for i in range(points)]
-        i = int(np.argmin(mean))
-        tuning[d] = {"lrs": grid, "losses": losses, "mean": mean, "best": grid[i], "interior": 0 < i < points - 1,
-                     "arm_best": {a: grid[int(np.argmin(v))] for a, v in losses.items()}}
+        # the valley in grid steps from its bottom at the grid's centre; widening rounds add rates beyond an edge
+        offsets = list(np.arange(points) - centre)
+        draws = {}
+
+        def loss_at(arm, k):
+            if (arm, k) not in draws:
+                draws[(arm, k)] = world.tune_curvature * k ** 2 + world.sigma_tune * rng.standard_normal()
+            return draws[(arm, k)]
+
+        rounds = 0
+        while True:
+            losses = {arm: [loss_at(arm, k) for k in offsets] for arm in ARMS}
+            mean = [float(np.mean([losses[a][i] for a in ARMS])) for i in range(len(offsets))]
+            i = int(np.argmin(mean))
+            if 0 < i < len(offsets) - 1 or rounds >= settings["tune_rounds"]:
+                break
+            offsets = [offsets[0] - 1] + offsets if i == 0 else offsets + [offsets[-1] + 1]
+            rounds += 1
+        grid = [reference_lr(d) * settings["lr_step"] ** k for k in offsets]
+        tuning[d] = {"lrs": grid, "losses": losses, "mean": mean, "best": grid[i], "interior": 0 < i < len(grid) - 1,
+                     "arm_best": {a: grid[int(np.argmin(v))] for a, v in losses.items()}, "rounds": rounds}
     n_params = {s[2]: non_embedding_params(model_config(tuple(s), settings["context_length"])) for s in settings["sizes"]}
     for r in range(settings["n_seeds"]):
         for size in settings["sizes"]:
