@@ -465,9 +465,28 @@ def test_controls_on_simulated_sweeps(world, claim, expected):
 def test_rival_worlds_rarely_reproduce_their_claims():
     from scalinglab import audit
 
-    for world, claim in [("long_memory", "S1"), ("path_free", "S2"), ("no_annealing", "S3")]:
+    for world, claim in [("long_memory", "S1"), ("no_annealing", "S3")]:
         rates = audit.rates(ls, world, n_sims=30, seed=11)[claim]
         assert rates["reproduced"] <= 0.1, (world, claim, rates)
+
+
+def test_s2_is_decided_at_full_only_and_its_rival_fails_it_there():
+    from scalinglab.claims import judge
+
+    s2 = next(c for c in ls.CLAIMS if c.id == "S2")
+    assert s2.decided_by == ("full",) and s2.revisions
+    full = select_profile("full", ls.PROFILES)
+    verdicts = [judge(s2, ls.analyse(ls.simulate(ls.WORLDS["path_free"], full, seed), full, seed)["S2"], "full").verdict
+                for seed in range(3)]
+    assert "reproduced" not in verdicts, verdicts
+    # at ci it is reported, never judged
+    ci = judge(s2, ls.analyse(ls.simulate(ls.WORLDS["paper"], CI, 0), CI, 0)["S2"], "ci")
+    assert ci.verdict.startswith("inconclusive") and "only the full profile" in ci.reason
+
+
+def test_a_width_without_a_law_takes_the_nearest_ones():
+    w = ls.WORLDS["paper"]
+    assert w.law(128) == w.law(32) and w.law(8) == w.law(16)  # the full and smoke designs' widths
 
 
 def test_a_tuned_rate_on_the_grids_edge_leaves_every_claim_inconclusive():
@@ -477,7 +496,8 @@ def test_a_tuned_rate_on_the_grids_edge_leaves_every_claim_inconclusive():
     d = next(iter(observed["tuning"]))
     observed["tuning"][d] = dict(observed["tuning"][d], interior=False)
     verdicts = evaluate(ls.CLAIMS, ls.analyse(observed, CI, 2), "ci")
-    assert all(v.verdict.startswith("inconclusive") and "precondition" in v.reason for v in verdicts)
+    assert all(v.verdict.startswith("inconclusive") for v in verdicts)
+    assert all("precondition" in v.reason for v in verdicts if "ci" in v.claim["decided_by"])
 
 
 def test_the_full_profile_builds_its_sweep_and_its_smoke_run_trains():

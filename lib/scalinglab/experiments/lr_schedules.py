@@ -449,6 +449,17 @@ CLAIMS = [
                          at_most(0.0)),
         ),
         paper_value="(1 − √x) below linear at every cooldown length they test",
+        decided_by=("full",),
+        revisions=(
+            Revision(
+                date="2026-12-04",
+                previous="decided at ci and at full",
+                reason="the audit gives it 21 % power at ci (the difference between the two cooldowns is a few "
+                       "thousandths of a nat against run-to-run noise of the same size, four replicates), and at "
+                       "the fresh seeds 50–52 its verdict flipped between reproduced and inconclusive: a verdict "
+                       "another seed would flip is no verdict. It is reported at ci and decided at full; tested "
+                       "with the chapter on seeds 53–55, never used"),
+        ),
         method="seed_t",
         rivals=("path_free",),
     ),
@@ -613,7 +624,8 @@ class ScheduleWorld(World):
     - ``form="steps"``: L = L₀ + A·s^(−α): the schedule does not matter, only the step count;
 
     with ``laws``: per model width, (d_model, L₀, A, α, C, λ) (S₁ and S₂ in units of the peak rate's steps, so that
-    A and C do not depend on the rate); ``decay``, when set, replaces every width's λ. Noise, as standard deviations in nats/byte (see :data:`NOISE_SOURCE`):
+    A and C do not depend on the rate; a width not listed takes the nearest one's law); ``decay``, when set,
+    replaces every width's λ. Noise, as standard deviations in nats/byte (see :data:`NOISE_SOURCE`):
     ``sigma_seed`` shared by every curve of a replicate and size (its initialisation and data order),
     ``sigma_run`` of each run (a cosine run, the step run, the trunk), ``sigma_branch`` of a cooldown branch
     beyond its trunk's, ``sigma_point`` of each evaluation; ``tune_curvature``: the tuning grid's valley, the
@@ -638,12 +650,13 @@ class ScheduleWorld(World):
         """The :class:`scalinglab.schedules.AnnealingFit` of width ``d_model`` (areas in units of the peak rate)."""
         from ..schedules import AnnealingFit
 
-        for d, L0, A, alpha, C, decay in self.laws:
-            if int(d) == int(d_model):
-                return AnnealingFit("steps" if self.form == "steps" else "annealing", L0, A, alpha,
-                                    0.0 if self.form == "steps" else C,
-                                    decay if self.decay is None else self.decay, 0.0, 0)
-        raise KeyError(f"world has no law for d_model = {d_model}; it has {[int(x[0]) for x in self.laws]}")
+        if not self.laws:
+            raise ValueError("ScheduleWorld.laws is empty: give (d_model, L0, A, alpha, C, decay) per width")
+        # a width the pilot did not train (the smoke and full designs) takes the law of the nearest one in log width:
+        # the audit of such a design then tests the design's power and false positives, not the values
+        d, L0, A, alpha, C, decay = min(self.laws, key=lambda x: abs(math.log(float(x[0]) / float(d_model))))
+        return AnnealingFit("steps" if self.form == "steps" else "annealing", L0, A, alpha,
+                            0.0 if self.form == "steps" else C, decay if self.decay is None else self.decay, 0.0, 0)
 
     def loss(self, d_model: int, lr: np.ndarray, steps) -> np.ndarray:
         """Noise-free loss after ``steps`` of the schedule ``lr`` (any peak; areas are taken relative to it)."""
