@@ -170,7 +170,7 @@ def test_best_rates_shares_the_rate_of_the_lowest_mean_over_arms_and_flags_the_g
 
 def _valley_sweep(bottom: dict, calls: list):
     """A fake ``sweep`` for ls.tune: every arm's final loss is (log2(lr / bottom[d]))², lowest at ``bottom[d]``."""
-    def sweep(specs):
+    def sweep(specs, round_):
         calls.append(len(specs))
         out = []
         for s in specs:

@@ -191,7 +191,7 @@ def extend_grids(grids: dict, tuned: dict, step: float) -> dict:
 
 
 def tune(settings: dict, corpus_spec: dict, seed: int, sweep) -> tuple[list, list, dict]:
-    """Tune each size's shared peak rate: train the tuning sweep (``sweep(specs)`` returns their results, e.g.
+    """Tune each size's shared peak rate: train the tuning sweep (``sweep(specs, round)`` returns their results, e.g.
     :func:`scalinglab.runs.sweep` with :func:`run_schedule`), and while some size's best rate lies on an edge of
     its grid, widen that grid by one rate beyond the edge and train the new runs, for at most ``tune_rounds``
     rounds — so that the precondition fails only where the valley has no bottom within that many steps. Returns
@@ -201,7 +201,7 @@ def tune(settings: dict, corpus_spec: dict, seed: int, sweep) -> tuple[list, lis
     rounds = 0
     while True:
         specs = tuning_specs(settings, corpus_spec, seed, grids)
-        results = sweep(specs)
+        results = sweep(specs, rounds)
         tuned = best_rates(specs, results)
         wider = extend_grids(grids, tuned, settings["lr_step"])
         if wider == grids or rounds >= settings["tune_rounds"]:
