@@ -400,6 +400,10 @@ def _schedule(arm: str, horizon: int, peak_lr: float, warmup_steps: int, cooldow
 
 # --- the claims -----------------------------------------------------------------------------------------
 
+#: The precondition every claim shares: each size's tuned peak rate lies inside its (widened) grid.
+LR_INTERIOR = Precondition("lr_edge_share", "share of the sizes whose tuned learning rate lies on an edge of the grid",
+                           at_most(0.0))
+
 CLAIMS = [
     Claim(
         id="S1",
@@ -414,10 +418,7 @@ CLAIMS = [
         interval="Student's t over replicates (paired: every arm of a replicate shares its initialisation and "
                  "data order)",
         criterion=at_most(0.0),
-        preconditions=(
-            Precondition("lr_edge_share", "share of the sizes whose tuned learning rate lies on an edge of the grid",
-                         at_most(0.0)),
-        ),
+        preconditions=(LR_INTERIOR,),
         paper_value="WSD with a 20 % (1 − √x) cooldown matches or beats cosine (Fig. 3, Fig. 4)",
         revisions=(
             Revision(
@@ -444,10 +445,7 @@ CLAIMS = [
                   "and horizons",
         interval="Student's t over replicates (paired: both cooldowns branch from the same trunk)",
         criterion=at_least(0.0),
-        preconditions=(
-            Precondition("lr_edge_share", "share of the sizes whose tuned learning rate lies on an edge of the grid",
-                         at_most(0.0)),
-        ),
+        preconditions=(LR_INTERIOR,),
         paper_value="(1 − √x) below linear at every cooldown length they test",
         decided_by=("full",),
         revisions=(
@@ -474,10 +472,7 @@ CLAIMS = [
                   "final losses (nats/byte), mean over sizes",
         interval="Student's t over replicates (each replicate's curves fitted and predicted on their own)",
         criterion=at_least(0.0),
-        preconditions=(
-            Precondition("lr_edge_share", "share of the sizes whose tuned learning rate lies on an edge of the grid",
-                         at_most(0.0)),
-        ),
+        preconditions=(LR_INTERIOR,),
         paper_value="fits on one or two curves predict other schedules' curves",
         method="seed_t",
         rivals=("no_annealing", "steps_only"),
