@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from scalinglab.grids import eval_step_grid, log_grid
+from scalinglab.grids import eval_step_grid, log_grid, one_standard_error_choice, stability_margin
 
 
 # --------------------------------------------------------------------------- log_grid
@@ -60,3 +60,52 @@ def test_eval_step_grid_has_per_octave_points_per_doubling():
         assert ((grid >= 2 ** k) & (grid < 2 ** (k + 1))).sum() == 8, k
     assert grid[:11].tolist() == list(range(1, 12))
     assert len(eval_step_grid(4096, 16)) > len(grid)  # denser when asked
+
+
+# --------------------------------------------------------------------------- one_standard_error_choice
+
+def test_one_standard_error_choice_by_hand():
+    # two replicates: δ = [0.2, −0.2, 0, 0.2, −0.2] (median 0), MAD 0.1 of each replicate's deviation ±δ/2 …
+    mean = np.array([1.0, 0.7, 0.55, 0.5, 0.9])
+    half = np.array([0.1, -0.1, 0.0, 0.1, -0.1])
+    out = one_standard_error_choice([mean + half, mean - half])
+    sigma = 1.4826 * 0.1 * math.sqrt(2)  # … σ = 1.4826·MAD·√(n/(n − 1)); the mean of two has se σ/√2
+    assert out["se"] == pytest.approx(sigma / math.sqrt(2))
+    assert out["argmin"] == 3 and out["index"] == 2  # 0.55 ≤ 0.5 + 0.148, 0.7 is not
+    np.testing.assert_allclose(out["mean"], mean)
+
+
+def test_one_standard_error_choice_ignores_shared_shifts_and_a_single_blow_up():
+    mean = np.array([1.0, 0.6, 0.55, 0.5, 0.9])
+    # a replicate shifted by 0.3 everywhere (its initialisation) agrees with the other: no standard error
+    assert one_standard_error_choice([mean, mean + 0.3])["se"] == pytest.approx(0.0)
+    # one candidate that diverged in one replicate does not inflate the standard error (the MAD ignores it)
+    blown = mean.copy()
+    blown[4] += 5.0
+    out = one_standard_error_choice([mean, blown])
+    assert out["se"] == pytest.approx(0.0) and out["index"] == out["argmin"] == 3
+
+
+def test_one_standard_error_choice_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="replicates >= 2"):
+        one_standard_error_choice([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="finite"):
+        one_standard_error_choice([[1.0, np.nan], [1.0, 2.0]])
+
+
+# --------------------------------------------------------------------------- stability_margin
+
+def test_stability_margin_steps_down_from_a_diverged_neighbour():
+    # 3.1 is worse than the smallest rate's 2.2: it diverged, and its neighbour 2.0 is not taken
+    out = stability_margin([2.2, 2.1, 2.05, 2.0, 3.1], 3)
+    assert out == {"index": 2, "diverged": [False, False, False, False, True], "stepped": 1}
+    # two diverged rates above: one step still suffices when the next rate up trained
+    assert stability_margin([2.2, 2.1, 2.0, 3.0, 3.1], 2)["index"] == 1
+    # no divergence, or the choice is already clear of it: unchanged
+    assert stability_margin([2.2, 2.1, 2.0, 2.1, 2.15], 2)["stepped"] == 0
+    assert stability_margin([2.2, 2.1, 2.0, 2.1, 3.0], 2)["index"] == 2
+    # the top of the grid has no neighbour above; the bottom is as far as it goes
+    assert stability_margin([2.2, 2.1, 2.0], 2)["index"] == 2
+    assert stability_margin([2.2, 2.3, 9.0], 0)["index"] == 0
+    with pytest.raises(ValueError, match="index"):
+        stability_margin([2.0, 1.0], 2)

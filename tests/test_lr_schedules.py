@@ -41,16 +41,17 @@ def test_profiles_smoke_overrides_and_helpers():
 
 def test_tuning_specs_grid_every_size_and_arm_at_the_shortest_horizon():
     specs = ls.tuning_specs(CI, CORPUS, seed=3)
-    assert len(specs) == len(CI["sizes"]) * len(ls.ARMS) * CI["lr_points"] == 30
+    assert CI["tune_replicates"] == 2
+    assert len(specs) == CI["tune_replicates"] * len(CI["sizes"]) * len(ls.ARMS) * CI["lr_points"] == 60
     assert {s.horizons for s in specs} == {(300,)} and {s.stage for s in specs} == {"tune"}
-    assert {s.replicate for s in specs} == {0}
+    assert {s.replicate for s in specs} == {0, 1}
     for s in specs:
         assert s.shapes == (("sqrt", "linear") if s.arm == "wsd" else ())
         assert (s.warmup_steps, s.cooldown_fraction, s.batch_size, s.eval_every, s.eval_windows) == (30, 0.2, 16, 20, 128)
         assert s.corpus == ls.CorpusSpec(**CORPUS)
     for _, _, d in CI["sizes"]:
         for arm in ls.ARMS:
-            lrs = sorted(s.lr for s in specs if s.model.d_model == d and s.arm == arm)
+            lrs = sorted(s.lr for s in specs if s.model.d_model == d and s.arm == arm and s.replicate == 1)
             # five rates spaced by 2 around 4e-2·16/d: ref/4, ref/2, ref, 2·ref, 4·ref
             ref = 4e-2 * 16 / d
             assert lrs == pytest.approx([ref / 4, ref / 2, ref, 2 * ref, 4 * ref])
@@ -85,7 +86,7 @@ def test_seeds_are_shared_within_a_replicate_and_differ_between_replicates_and_s
         assert pairs[r][0] != pairs[r][1]
     assert len(set(pairs.values())) == CI["n_seeds"]
     tune_seeds = {(s.init_seed, s.data_seed) for s in tune}
-    assert tune_seeds == {(derive_seed(3, "tune", "init", 0), derive_seed(3, "tune", "data-order", 0))}
+    assert tune_seeds == {(derive_seed(3, "tune", "init", r), derive_seed(3, "tune", "data-order", r)) for r in (0, 1)}
     assert tune_seeds.isdisjoint(pairs.values())
     assert len({run_key(s) for s in main + tune}) == len(main) + len(tune)
 
@@ -133,17 +134,18 @@ def test_spec_steps_and_run_cost():
     assert ls.run_cost(base) / ls.run_cost(cosine) == pytest.approx(2040 / 300)
 
 
-def _tuning_results(specs, loss_of_rank):
-    """Fake tuning results: ``loss_of_rank(arm, rank)`` for the run at the rank-th smallest rate of its size and arm;
-    the WSD arm's linear branch gets a loss that would pick the smallest rate (and must be ignored)."""
+def _tuning_results(specs, loss_of_rank, offset=lambda replicate, rank: 0.0):
+    """Fake tuning results: ``loss_of_rank(arm, rank)`` + ``offset(replicate, rank)`` for the run at the rank-th
+    smallest rate of its size and arm; the WSD arm's linear branch gets a loss that would pick the smallest rate
+    (and must be ignored)."""
     results = []
     for s in specs:
-        rank = sorted(x.lr for x in specs if x.model.d_model == s.model.d_model and x.arm == s.arm).index(s.lr)
+        rank = sorted({x.lr for x in specs if x.model.d_model == s.model.d_model and x.arm == s.arm}).index(s.lr)
+        loss = loss_of_rank(s.arm, rank) + offset(s.replicate, rank)
         if s.arm == "wsd":
-            results.append({"branches": {"300-sqrt": {"final": loss_of_rank("wsd", rank)},
-                                         "300-linear": {"final": -10.0 + rank}}})
+            results.append({"branches": {"300-sqrt": {"final": loss}, "300-linear": {"final": -10.0 + rank}}})
         else:
-            results.append({"final": loss_of_rank(s.arm, rank)})
+            results.append({"final": loss})
     return results
 
 
@@ -162,10 +164,35 @@ def test_best_rates_shares_the_rate_of_the_lowest_mean_over_arms_and_flags_the_g
                                "wsd": [3.0, 2.0, 3.0, 6.0, 11.0]}
         assert t["mean"] == pytest.approx([14 / 3, 3.0, 8 / 3, 11 / 3, 6.0])
         assert t["best"] == pytest.approx(ref) and t["interior"]
+        # replicates that agree: no standard error, the one-SE rule is the argmin; the rate above the best trained
+        assert t["se"] == 0.0 and t["argmin"] == t["one_se"] == t["best"] and t["stepped"] == 0
+        assert t["diverged"] == [False, False, False, False, True]  # 6 is worse than the smallest rate's 14/3
         assert t["arm_best"] == pytest.approx({"cosine": ref, "step": 4 * ref, "wsd": ref / 2})
     # every arm best at the largest rate: the shared rate is on the grid's edge
     edge = ls.best_rates(specs, _tuning_results(specs, lambda arm, k: 5.0 - k))
     assert all(t["best"] == max(t["lrs"]) and not t["interior"] for t in edge.values())
+
+
+def test_best_rates_takes_the_smaller_rate_within_a_standard_error_and_keeps_clear_of_a_diverged_rate():
+    specs = ls.tuning_specs(CI, CORPUS, seed=0)
+    # the two tuning replicates disagree by ±[0.1, −0.1, 0, 0.1, −0.1]: σ = 1.4826·0.1·√2, se = σ/√2 = 0.148
+    spread = [0.1, -0.1, 0.0, 0.1, -0.1]
+    offset = lambda r, k: spread[k] if r == 0 else -spread[k]
+    flat = [3.0, 2.5, 2.05, 2.0, 2.6]  # 2.05 is within a standard error of the lowest, 2.0
+    out = ls.best_rates(specs, _tuning_results(specs, lambda arm, k: flat[k], offset))
+    for _, _, d in CI["sizes"]:
+        t, ref = out[d], ls.reference_lr(d)
+        assert t["se"] == pytest.approx(1.4826 * 0.1) and t["mean"] == pytest.approx(flat)
+        assert t["argmin"] == pytest.approx(2 * ref) and t["one_se"] == t["best"] == pytest.approx(ref)
+        assert t["stepped"] == 0 and not any(t["diverged"])
+    # the lowest mean sits next to a rate that diverged (9 > 3, the smallest rate's): one step down
+    cliff = [3.0, 2.5, 2.3, 2.0, 9.0]
+    out = ls.best_rates(specs, _tuning_results(specs, lambda arm, k: cliff[k], offset))
+    for _, _, d in CI["sizes"]:
+        t, ref = out[d], ls.reference_lr(d)
+        assert t["argmin"] == t["one_se"] == pytest.approx(2 * ref)
+        assert t["best"] == pytest.approx(ref) and t["stepped"] == 1 and t["interior"]
+        assert t["diverged"] == [False, False, False, False, True]
 
 
 def _valley_sweep(bottom: dict, calls: list):
@@ -189,7 +216,7 @@ def test_tune_widens_a_grid_whose_best_rate_is_on_an_edge():
     assert tuned[d1]["best"] == pytest.approx(8 * ls.reference_lr(d1)) and tuned[d1]["interior"]
     assert len(tuned[d1]["lrs"]) == 7 and tuned[d2]["lrs"] == pytest.approx(ls.initial_grids(CI)[d2])
     assert tuned[d2]["best"] == pytest.approx(ls.reference_lr(d2)) and tuned[d1]["rounds"] == 2
-    assert len(calls) == 3 and len(specs) == 3 * (7 + 5)
+    assert len(calls) == 3 and len(specs) == CI["tune_replicates"] * 3 * (7 + 5)
     # a valley beyond tune_rounds widenings leaves the rate on the edge, and the precondition then fails
     far = ls.tune(CI, CORPUS, 0, _valley_sweep({d1: 1e3 * ls.reference_lr(d1), d2: ls.reference_lr(d2)}, []))[2]
     assert not far[d1]["interior"] and len(far[d1]["lrs"]) == 5 + CI["tune_rounds"]
