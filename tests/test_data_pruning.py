@@ -244,14 +244,16 @@ def test_module_is_auditable():
 
 
 def test_stored_theory_table_is_the_theory():
-    # the ci table the audit reads must be what the theory computes (a sample, θ = 0 and θ > 0)
+    # the ci table the audit reads must be what the theory computes (a sample, θ = 0 and θ > 0), to the theory's own
+    # precision: its optimisers stop at xatol 1e-7, so tables computed on different CPUs agree to about 1e-9 relative
+    # (2e-9 seen), not bit for bit
     theory, _ = pruning.design_theory(_CI, pruning.THETA_DEG)
     rows = theory[(theory.f < 1)].sample(3, random_state=1)
     rows = [*rows.itertuples(), *theory[theory.theta_deg > 0].sample(1, random_state=2).itertuples()]
     for r in rows:
         strategy = "random" if r.strategy == "full" else r.strategy
         assert r.error == pytest.approx(pruning.perceptron_theory_error(r.alpha_tot, r.f, strategy, r.theta_deg,
-                                                                        _CI["theory_panels"]), rel=1e-9)
+                                                                        _CI["theory_panels"]), rel=1e-6)
 
 
 def test_simulate_is_shaped_like_the_sweep():
