@@ -42,15 +42,18 @@ def test_profiles_smoke_overrides_and_helpers():
 def test_tuning_specs_grid_every_size_and_arm_at_the_shortest_horizon():
     specs = ls.tuning_specs(CI, CORPUS, seed=3)
     assert CI["tune_replicates"] == 2
-    assert len(specs) == CI["tune_replicates"] * len(CI["sizes"]) * len(ls.ARMS) * CI["lr_points"] == 60
+    # the step arm is a branch of the WSD spec's trunk: two specs per replicate, size and rate
+    assert ls.SPEC_ARMS == ("cosine", "wsd") and set(ls.SPEC_ARMS) | {"step"} == set(ls.ARMS)
+    assert len(specs) == CI["tune_replicates"] * len(CI["sizes"]) * len(ls.SPEC_ARMS) * CI["lr_points"] == 40
     assert {s.horizons for s in specs} == {(300,)} and {s.stage for s in specs} == {"tune"}
     assert {s.replicate for s in specs} == {0, 1}
     for s in specs:
-        assert s.shapes == (("sqrt", "linear") if s.arm == "wsd" else ())
-        assert (s.warmup_steps, s.cooldown_fraction, s.batch_size, s.eval_every, s.eval_windows) == (30, 0.2, 16, 20, 128)
+        # read only at its end: evaluated there alone, and the WSD arm without the linear branch
+        assert s.shapes == (("sqrt",) if s.arm == "wsd" else ()) and s.with_step == (s.arm == "wsd")
+        assert (s.warmup_steps, s.cooldown_fraction, s.batch_size, s.eval_every, s.eval_windows) == (30, 0.2, 16, 0, 128)
         assert s.corpus == ls.CorpusSpec(**CORPUS)
     for _, _, d in CI["sizes"]:
-        for arm in ls.ARMS:
+        for arm in ls.SPEC_ARMS:
             lrs = sorted(s.lr for s in specs if s.model.d_model == d and s.arm == arm and s.replicate == 1)
             # five rates spaced by 2 around 4e-2·16/d: ref/4, ref/2, ref, 2·ref, 4·ref
             ref = 4e-2 * 16 / d
@@ -59,7 +62,7 @@ def test_tuning_specs_grid_every_size_and_arm_at_the_shortest_horizon():
 
 def test_main_specs_per_replicate_and_size():
     specs = ls.main_specs(CI, CORPUS, seed=3, tuned=TUNED)
-    assert len(specs) == CI["n_seeds"] * len(CI["sizes"]) * (3 + 1 + 1)
+    assert len(specs) == CI["n_seeds"] * len(CI["sizes"]) * (3 + 1)
     for r in range(CI["n_seeds"]):
         for _, _, d in CI["sizes"]:
             mine = [s for s in specs if s.replicate == r and s.model.d_model == d]
@@ -68,7 +71,8 @@ def test_main_specs_per_replicate_and_size():
             step = [s for s in mine if s.arm == "step"]
             assert sorted(s.horizons for s in cosine) == [(300,), (600,), (1200,)]
             assert len(wsd) == 1 and wsd[0].horizons == (300, 600, 1200) and wsd[0].shapes == ("sqrt", "linear")
-            assert len(step) == 1 and step[0].horizons == (1200,) and step[0].shapes == ()
+            assert wsd[0].with_step and not step  # the step schedule: a branch of the trunk
+            assert not any(s.with_step for s in cosine)
             ref = ls.reference_lr(d)
             assert {s.lr for s in mine} == {2 * ref}  # every arm of a size at the size's one tuned rate
             assert {s.stage for s in mine} == {"main"}
@@ -99,7 +103,7 @@ def test_every_field_of_the_spec_changes_its_key():
            "batch_size": base.batch_size * 2, "eval_every": base.eval_every + 1,
            "corpus": dataclasses.replace(base.corpus, sha256="1" * 64), "eval_windows": base.eval_windows + 1,
            "replicate": base.replicate + 1, "stage": "tune", "init_seed": base.init_seed + 1,
-           "data_seed": base.data_seed + 1}
+           "data_seed": base.data_seed + 1, "with_step": not base.with_step}
     assert set(new) == {f.name for f in dataclasses.fields(ls.ScheduleRunSpec)}  # a new field needs a line here
     changed = [dataclasses.replace(base, **{name: value}) for name, value in new.items()]
     for name, value in (("name", "other"), ("train_bytes", 1), ("val_bytes", 1)):
@@ -123,15 +127,17 @@ def test_train_config_of_a_spec():
 def test_spec_steps_and_run_cost():
     base = next(s for s in ls.main_specs(CI, CORPUS, seed=0, tuned=TUNED) if s.arm == "wsd")
     # horizons 300, 600, 1200, cooldowns of 20 %: the trunk's 1200 steps + 2 shapes · (60 + 120 + 240)
-    assert base.horizons == (300, 600, 1200) and ls.spec_steps(base) == 1200 + 2 * (60 + 120 + 240) == 2040
-    assert ls.spec_steps(dataclasses.replace(base, shapes=("sqrt",))) == 1200 + 420
-    assert ls.spec_steps(dataclasses.replace(base, cooldown_fraction=0.1)) == 1200 + 2 * (30 + 60 + 120)
+    # + the step branch after its first drop at 600
+    assert base.horizons == (300, 600, 1200) and ls.spec_steps(base) == 1200 + 2 * (60 + 120 + 240) + 600 == 2640
+    assert ls.spec_steps(dataclasses.replace(base, with_step=False)) == 2040 and ls.step_start(1200) == 600
+    assert ls.spec_steps(dataclasses.replace(base, shapes=("sqrt",))) == 1200 + 420 + 600
+    assert ls.spec_steps(dataclasses.replace(base, cooldown_fraction=0.1)) == 1200 + 2 * (30 + 60 + 120) + 600
     cosine = dataclasses.replace(base, arm="cosine", horizons=(300,), shapes=())
     assert ls.spec_steps(cosine) == 300
     assert ls.spec_steps(dataclasses.replace(cosine, arm="step", horizons=(1200,))) == 1200
     assert ls.run_cost(cosine) == pytest.approx(flops_per_token(base.model) * 300 * 16 * 64) and ls.run_cost(cosine) > 0
     assert ls.run_cost(base) > ls.run_cost(cosine)
-    assert ls.run_cost(base) / ls.run_cost(cosine) == pytest.approx(2040 / 300)
+    assert ls.run_cost(base) / ls.run_cost(cosine) == pytest.approx(2640 / 300)
 
 
 def _tuning_results(specs, loss_of_rank, offset=lambda replicate, rank: 0.0):
@@ -142,8 +148,9 @@ def _tuning_results(specs, loss_of_rank, offset=lambda replicate, rank: 0.0):
     for s in specs:
         rank = sorted({x.lr for x in specs if x.model.d_model == s.model.d_model and x.arm == s.arm}).index(s.lr)
         loss = loss_of_rank(s.arm, rank) + offset(s.replicate, rank)
-        if s.arm == "wsd":
-            results.append({"branches": {"300-sqrt": {"final": loss}, "300-linear": {"final": -10.0 + rank}}})
+        if s.arm == "wsd":  # with the step arm, a branch of the same trunk
+            results.append({"branches": {"300-sqrt": {"final": loss}, "300-linear": {"final": -10.0 + rank}},
+                            "step": {"final": loss_of_rank("step", rank) + offset(s.replicate, rank)}})
         else:
             results.append({"final": loss})
     return results
@@ -202,7 +209,8 @@ def _valley_sweep(bottom: dict, calls: list):
         out = []
         for s in specs:
             loss = math.log2(s.lr / bottom[s.model.d_model]) ** 2
-            out.append({"branches": {f"{s.horizons[0]}-sqrt": {"final": loss}}} if s.arm == "wsd" else {"final": loss})
+            out.append({"branches": {f"{s.horizons[0]}-sqrt": {"final": loss}}, "step": {"final": loss}}
+                       if s.arm == "wsd" else {"final": loss})
         return out
     return sweep
 
@@ -216,7 +224,7 @@ def test_tune_widens_a_grid_whose_best_rate_is_on_an_edge():
     assert tuned[d1]["best"] == pytest.approx(8 * ls.reference_lr(d1)) and tuned[d1]["interior"]
     assert len(tuned[d1]["lrs"]) == 7 and tuned[d2]["lrs"] == pytest.approx(ls.initial_grids(CI)[d2])
     assert tuned[d2]["best"] == pytest.approx(ls.reference_lr(d2)) and tuned[d1]["rounds"] == 2
-    assert len(calls) == 3 and len(specs) == CI["tune_replicates"] * 3 * (7 + 5)
+    assert len(calls) == 3 and len(specs) == CI["tune_replicates"] * 2 * (7 + 5)
     # a valley beyond tune_rounds widenings leaves the rate on the edge, and the precondition then fails
     far = ls.tune(CI, CORPUS, 0, _valley_sweep({d1: 1e3 * ls.reference_lr(d1), d2: ls.reference_lr(d2)}, []))[2]
     assert not far[d1]["interior"] and len(far[d1]["lrs"]) == 5 + CI["tune_rounds"]
@@ -263,8 +271,24 @@ def tiny_sweep():
     wsd = next(s for s in specs if s.arm == "wsd")
     single = dataclasses.replace(wsd, horizons=(40,))
     linear = dataclasses.replace(wsd, horizons=(40,), shapes=("linear",))
+    alone = dataclasses.replace(wsd, arm="step", horizons=(max(wsd.horizons),), shapes=(), with_step=False)
     return {"specs": specs, "results": results, "wsd": wsd, "single": ls.run_schedule(single),
-            "linear_only": ls.run_schedule(linear)}
+            "linear_only": ls.run_schedule(linear), "step_alone": ls.run_schedule(alone)}
+
+
+def test_a_tuning_run_ends_where_the_same_run_with_its_curve_ends():
+    """Tuning runs evaluate only at their end and skip the linear branch: their final losses are, number for
+    number, those of the runs with every evaluation and both branches."""
+    corpus = ls._corpus(4_000_000)
+    for spec in ls.tuning_specs(TINY, corpus.spec(), seed=0)[::5][:2]:
+        full = dataclasses.replace(spec, eval_every=TINY["eval_every"], shapes=ls.SHAPES if spec.arm == "wsd" else ())
+        quick, slow = ls.run_schedule(spec), ls.run_schedule(full)
+        if spec.arm == "wsd":
+            key = f"{spec.horizons[0]}-sqrt"
+            assert quick["branches"][key]["final"] == slow["branches"][key]["final"]
+            assert set(quick["branches"]) == {key} and quick["step"]["final"] == slow["step"]["final"]
+        else:
+            assert quick["final"] == slow["final"] and len(quick["history"]) == 1
 
 
 def _wsd_result(sweep):
@@ -288,9 +312,10 @@ def test_run_schedule_wsd_trunk_and_branches(tiny_sweep):
     assert [row["lr"] for row in r["trunk"]] == [spec.lr] * 16  # the constant rate after the 4-step warm-up
     assert r["final"] == pytest.approx(r["trunk"][-1]["val_loss"], abs=1e-6)
     assert 2.0 < r["final"] < math.log(256)  # below ln 256 = 5.55 (uniform bytes) after 80 steps, not yet converged
-    assert r["steps_trained"] == ls.spec_steps(spec) == 80 + 2 * (4 + 8 + 16)
+    assert r["steps_trained"] == ls.spec_steps(spec) == 80 + 2 * (4 + 8 + 16) + 40
     assert r["n_params"] == non_embedding_params(spec.model)
-    assert r["model_flops"] == pytest.approx(flops_per_token(spec.model, "palm") * 136 * 8 * 32)
+    assert r["model_flops"] == pytest.approx(flops_per_token(spec.model, "palm") * 176 * 8 * 32)
+    assert r["step"]["model_flops"] == pytest.approx(flops_per_token(spec.model, "palm") * 40 * 8 * 32)
     assert 0 < r["train_s"] <= r["wall_time_s"]
 
 
@@ -302,7 +327,7 @@ def test_a_branch_does_not_depend_on_the_other_horizons_of_its_trunk(tiny_sweep)
         assert single["branches"][key]["final"] == multi["branches"][key]["final"]
         assert single["branches"][key]["history"] == multi["branches"][key]["history"]
     assert single["trunk"] == multi["trunk"][:8]  # both constant-rate trunks, up to step 40
-    assert single["steps_trained"] == 40 + 2 * 8
+    assert single["steps_trained"] == 40 + 2 * 8 + 20  # and the step branch from step 20
 
 
 def test_a_branch_does_not_depend_on_the_other_shapes_of_its_trunk(tiny_sweep):
@@ -312,6 +337,24 @@ def test_a_branch_does_not_depend_on_the_other_shapes_of_its_trunk(tiny_sweep):
     assert set(alone["branches"]) == {"40-linear"}
     assert alone["branches"]["40-linear"]["final"] == multi["branches"]["40-linear"]["final"]
     assert alone["branches"]["40-linear"]["history"] == multi["branches"]["40-linear"]["history"]
+
+
+def test_the_step_branch_is_the_step_run_from_scratch(tiny_sweep):
+    """The step schedule branched off the trunk at its first drop (step 40 of 80) and the step run trained from
+    scratch with the same seeds: the same run, number for number."""
+    branch, alone = _wsd_result(tiny_sweep)["step"], tiny_sweep["step_alone"]
+    assert branch["start"] == 40 and branch["final"] == alone["final"]
+    trunk = _wsd_result(tiny_sweep)["trunk"]
+    assert [row for row in trunk if row["step"] <= 40] + branch["history"] == alone["history"]
+    curves = ls.curves_table(tiny_sweep["specs"], tiny_sweep["results"])
+    step = curves[curves["arm"] == "step"]
+    assert step["step"].tolist() == [row["step"] for row in alone["history"]] and set(step["horizon"]) == {80}
+    assert step["val_loss"].tolist() == [row["val_loss"] for row in alone["history"]]
+    flops = ls.arm_flops(tiny_sweep["specs"], tiny_sweep["results"])
+    assert flops["step"] == pytest.approx(branch["model_flops"]) and flops["wsd"] + flops["step"] == pytest.approx(
+        _wsd_result(tiny_sweep)["model_flops"])
+    with pytest.raises(ValueError, match="warm-up"):
+        ls.run_schedule(dataclasses.replace(tiny_sweep["wsd"], horizons=(6,), warmup_steps=4))
 
 
 def test_run_schedule_cosine_and_step(tiny_sweep):
@@ -531,6 +574,6 @@ def test_the_full_profile_builds_its_sweep_and_its_smoke_run_trains():
     full = select_profile("full", ls.PROFILES)
     specs = ls.main_specs(full, CORPUS, seed=0, tuned={d: {"best": 1e-3} for _, _, d in full["sizes"]})
     assert {s.model.context_length for s in specs} == {256} and max(ls.horizons(full)) == 4000
-    assert len(specs) == full["n_seeds"] * len(full["sizes"]) * (len(full["horizons"]) + 2)
+    assert len(specs) == full["n_seeds"] * len(full["sizes"]) * (len(full["horizons"]) + 1)
     smoke = select_profile("full", ls.PROFILES, smoke=True, smoke_overrides=ls.SMOKE_OVERRIDES)
     assert ls.horizons(smoke) == ls.horizons(SMOKE)

@@ -50,6 +50,20 @@ def square(spec):
     return {"value": spec["x"] ** 2}
 
 
+def worker_pid(spec):
+    import os
+    import time
+
+    time.sleep(0.2)  # long enough that both workers take runs
+    return {"pid": os.getpid()}
+
+
+def failing_square(spec):
+    if spec["x"] == 1:
+        raise ArithmeticError("run 1 fails")
+    return {"value": spec["x"] ** 2}
+
+
 CALLS = []
 
 
@@ -141,6 +155,21 @@ def test_sweep_on_worker_processes_matches_in_process(tmp_path):
     assert len(RunStore(tmp_path / "a").keys()) == 4  # the workers wrote to the store
     with pytest.raises(ValueError, match="workers"):
         sweep(specs, square, RunStore(tmp_path / "c"), workers=0, progress=False)
+
+
+def test_successive_sweeps_share_one_pool_of_workers(tmp_path):
+    """A chapter's second sweep reuses the first one's worker processes (no second start of torch and the
+    data), and a run that fails leaves the pool usable for the next sweep."""
+    from scalinglab.devices import shared_cpu_process_pool
+
+    first = sweep([{"x": i} for i in range(4)], worker_pid, RunStore(tmp_path / "a"), workers=2, progress=False)
+    second = sweep([{"x": i} for i in range(4, 8)], worker_pid, RunStore(tmp_path / "b"), workers=2, progress=False)
+    assert {r["pid"] for r in second} <= {r["pid"] for r in first}
+    assert shared_cpu_process_pool(2) is shared_cpu_process_pool(2)
+    with pytest.raises(ArithmeticError, match="run 1 fails"):
+        sweep([{"x": i} for i in range(3)], failing_square, RunStore(tmp_path / "c"), workers=2, progress=False)
+    after = sweep([{"x": i} for i in range(3)], square, RunStore(tmp_path / "d"), workers=2, progress=False)
+    assert [r["value"] for r in after] == [0, 1, 4]
 
 
 def test_cost_orders_execution_but_not_results(tmp_path):

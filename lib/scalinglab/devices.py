@@ -3,7 +3,7 @@
 - :func:`default_device`: CUDA when present, else the CPU;
 - :func:`configure_threads`: torch threads for this process (``SCALINGLAB_THREADS`` wins);
 - :func:`threads_for`: one thread for tiny per-step work (families of small models);
-- :func:`single_thread_worker`, :func:`cpu_process_pool`: worker processes of one thread each,
+- :func:`single_thread_worker`, :func:`cpu_process_pool`, :func:`shared_cpu_process_pool`: worker processes of one thread each,
   which :func:`scalinglab.runs.sweep` opens for CPU sweeps;
 - :func:`matmul_flops_per_s`: the measured fp32 matmul throughput (the denominator of MFU).
 
@@ -114,3 +114,42 @@ def cpu_process_pool(n_workers: int | None = None) -> Executor | None:
         return None
     return ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=single_thread_worker)
+
+
+#: The pools of :func:`shared_cpu_process_pool`, by number of workers; shut down when the process exits.
+_SHARED_POOLS: dict = {}
+
+
+def shared_cpu_process_pool(n_workers: int | None = None) -> Executor | None:
+    """Like :func:`cpu_process_pool`, but one pool per worker count for the whole process, kept open between
+    sweeps: a chapter's successive sweeps (tuning rounds, then the runs that test the claims) then pay a
+    worker's start — importing torch and building a run's data, seconds each — once, not once per sweep. A
+    run's result does not depend on what its worker ran before (every run seeds its own initialisation and data
+    order). A pool whose worker died is dropped (:func:`discard_shared_pool`) and the next call opens a fresh
+    one. Used by: :func:`scalinglab.runs.sweep`."""
+    import atexit
+
+    if n_workers is None:
+        n_workers = available_cores()
+    if n_workers <= 1:
+        return None
+    pool = _SHARED_POOLS.get(n_workers)
+    if pool is None:
+        pool = _SHARED_POOLS[n_workers] = cpu_process_pool(n_workers)
+        if len(_SHARED_POOLS) == 1:
+            atexit.register(_shut_down_shared_pools)
+    return pool
+
+
+def discard_shared_pool(pool: Executor) -> None:
+    """Forget and shut down ``pool`` if it is a shared pool (e.g. after one of its workers died)."""
+    for n, p in list(_SHARED_POOLS.items()):
+        if p is pool:
+            del _SHARED_POOLS[n]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _shut_down_shared_pools() -> None:
+    for pool in list(_SHARED_POOLS.values()):
+        pool.shutdown(wait=True, cancel_futures=True)
+    _SHARED_POOLS.clear()

@@ -8,7 +8,8 @@ complete entry or none, so a sweep killed mid-way resumes where it stopped. Weig
 are written first with safetensors; the JSON record is the commit point.
 
 :func:`sweep` runs what the store lacks, in this process, on a pool of single-thread worker
-processes it opens and closes itself (``workers``), or on a Dask cluster (``scheduler_address``).
+processes (``workers``; opened by the first sweep and kept for the next ones,
+:func:`scalinglab.devices.shared_cpu_process_pool`), or on a Dask cluster (``scheduler_address``).
 Workers write to the store themselves, so the store stays the single source of truth.
 
 Used by: every chapter (each sweep goes through :func:`sweep`).
@@ -218,12 +219,15 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
       address of a running Dask scheduler, whose workers must have ``scalinglab`` installed and share
       the store's folder (``SCALINGLAB_RUN_STORE`` on a shared file system);
     - else ``workers``: ``None`` = one single-thread process per core on a CPU and in-process on a GPU;
-      ``1`` = in this process; ``n > 1`` = a pool of n single-thread processes, opened and closed here.
+      ``1`` = in this process; ``n > 1`` = a pool of n single-thread processes, opened by the first such sweep and kept open for
+      the next ones (:func:`scalinglab.devices.shared_cpu_process_pool`).
 
     ``cost(spec)``, if given, estimates a run's cost: the most expensive runs are submitted first so
     that parallel workers finish together.
     """
-    from .devices import cpu_process_pool, default_device
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .devices import default_device, discard_shared_pool, shared_cpu_process_pool
     from .train import progress_bar
 
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -245,8 +249,7 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
         close, submit_options = executor.close, {"pure": False}  # every call runs: no caching by argument hash
     elif len(todo) > 1:
         n = workers if workers is not None else (None if default_device().type == "cpu" else 1)
-        executor = cpu_process_pool(min(n, len(todo)) if n is not None else None)
-        close = executor.shutdown if executor is not None else None
+        executor = shared_cpu_process_pool(n)  # kept open for the process's next sweep
     try:
         if executor is None:
             for i in todo:
@@ -255,9 +258,17 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
         else:
             futures = {i: executor.submit(_run_and_store, run_fn, specs[i], root, **submit_options)
                        for i in todo}
-            for i, future in futures.items():
-                results[i] = future.result()
-                bar.update(1)
+            try:
+                for i, future in futures.items():
+                    results[i] = future.result()
+                    bar.update(1)
+            except BrokenProcessPool:
+                discard_shared_pool(executor)
+                raise
+            except BaseException:
+                for future in futures.values():  # a failed run: the queued ones are not started
+                    future.cancel()
+                raise
     finally:
         if close is not None:
             close()

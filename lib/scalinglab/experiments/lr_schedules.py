@@ -68,6 +68,8 @@ SMOKE_OVERRIDES = dict(sizes=[(1, 2, 8), (1, 2, 16)], context_length=32, batch_s
 
 #: The arms of a replicate's sweep and the schedule each trains with (``scalinglab.schedules``).
 ARMS = ("cosine", "wsd", "step")
+#: The arms that are runs of their own: the step arm is a branch of the WSD trunk (``ScheduleRunSpec.with_step``).
+SPEC_ARMS = ("cosine", "wsd")
 #: The two WSD cooldown shapes; the first is Hägele et al.'s recommended (1 − √x).
 SHAPES = ("sqrt", "linear")
 #: The step schedule: the rate multiplied by this factor at these fractions of the run.
@@ -114,7 +116,7 @@ class CorpusSpec:
 class ScheduleRunSpec:
     """Everything :func:`run_schedule` reads. ``arm``: ``"cosine"`` or ``"step"`` (one run to ``horizons[0]``)
     or ``"wsd"`` (a constant-rate trunk to the longest of ``horizons``, with a cooldown branch of each shape in
-    ``shapes`` at every horizon); ``stage``: ``"tune"`` or ``"main"``. The trunk and its branches share the
+    ``shapes`` at every horizon, and with ``with_step`` a step-schedule branch to the longest); ``stage``: ``"tune"`` or ``"main"``. The trunk and its branches share the
     replicate's initialisation (``init_seed``) and data order (``data_seed``) with the replicate's other arms.
     Used by chapter 07."""
 
@@ -133,6 +135,11 @@ class ScheduleRunSpec:
     stage: str
     init_seed: int
     data_seed: int
+    #: ``arm="wsd"`` only: also the step schedule to the longest horizon, as a branch of the trunk. The step
+    #: schedule holds the peak rate until its first drop (``STEP_MILESTONES[0]`` of the run), exactly as the trunk
+    #: does, so its run from scratch and the branch resumed from the trunk's snapshot there are, number for number,
+    #: the same run — without training its first half a second time.
+    with_step: bool = False
 
     def train_config(self, steps: int, schedule: str, shape: str = "sqrt") -> TrainConfig:
         """The optimisation of one run of ``steps`` steps under ``schedule`` (every other setting shared)."""
@@ -145,14 +152,19 @@ class ScheduleRunSpec:
 
 def _spec(settings: dict, corpus_spec: dict, size, arm: str, lr: float, hs, replicate: int, stage: str,
           seed: int) -> ScheduleRunSpec:
+    # a tuning run is read only at its end (best_rates: the final loss, the WSD arm's (1 − √x) branch), so it
+    # evaluates only there and trains no linear branch; evaluating does not touch the training, so its final
+    # loss is the one it would have with the curve
+    tuning = stage == "tune"
+    shapes = () if arm != "wsd" else (SHAPES[:1] if tuning else SHAPES)
     return ScheduleRunSpec(model=model_config(tuple(size), settings["context_length"]), arm=arm, lr=float(lr),
-                           horizons=tuple(int(h) for h in hs), shapes=SHAPES if arm == "wsd" else (),
+                           horizons=tuple(int(h) for h in hs), shapes=shapes,
                            warmup_steps=settings["warmup_steps"], cooldown_fraction=settings["cooldown_fraction"],
-                           batch_size=settings["batch_size"], eval_every=settings["eval_every"],
+                           batch_size=settings["batch_size"], eval_every=0 if tuning else settings["eval_every"],
                            corpus=CorpusSpec(**corpus_spec), eval_windows=settings["eval_windows"],
                            replicate=replicate, stage=stage,
                            init_seed=derive_seed(seed, stage, "init", replicate),
-                           data_seed=derive_seed(seed, stage, "data-order", replicate))
+                           data_seed=derive_seed(seed, stage, "data-order", replicate), with_step=arm == "wsd")
 
 
 def initial_grids(settings: dict) -> dict:
@@ -164,7 +176,8 @@ def initial_grids(settings: dict) -> dict:
 
 def tuning_specs(settings: dict, corpus_spec: dict, seed: int, grids: dict | None = None) -> list[ScheduleRunSpec]:
     """The tuning sweep: for each tuning replicate, size and arm, one run per rate of the size's grid (``grids``, by
-    default :func:`initial_grids`) at the shortest horizon. The ``tune_replicates`` tuning replicates have seed
+    default :func:`initial_grids`) at the shortest horizon — the step arm as a branch of the WSD spec's trunk
+    (:attr:`ScheduleRunSpec.with_step`). The ``tune_replicates`` tuning replicates have seed
     streams of their own (``"tune"``), so that the runs that test the claims never chose their own rate; a tuning
     replicate's runs share its initialisation and data order. Used by chapter 07."""
     grids = grids or initial_grids(settings)
@@ -172,7 +185,7 @@ def tuning_specs(settings: dict, corpus_spec: dict, seed: int, grids: dict | Non
     out = []
     for replicate in range(settings["tune_replicates"]):
         for size in settings["sizes"]:
-            for arm in ARMS:
+            for arm in SPEC_ARMS:
                 for lr in grids[int(size[2])]:
                     out.append(_spec(settings, corpus_spec, size, arm, lr, (h,), replicate, "tune", seed))
     return out
@@ -235,8 +248,11 @@ def best_rates(specs: list[ScheduleRunSpec], results: list[dict]) -> dict:
     as long. Used by chapter 07."""
     table: dict = {}
     for s, r in zip(specs, results):
-        final = r["final"] if s.arm != "wsd" else r["branches"][f"{s.horizons[0]}-sqrt"]["final"]
-        table.setdefault(s.model.d_model, {}).setdefault(s.arm, {}).setdefault(s.replicate, {})[s.lr] = final
+        finals = {s.arm: r["final"]} if s.arm != "wsd" else {"wsd": r["branches"][f"{s.horizons[0]}-sqrt"]["final"]}
+        if "step" in r:  # the step arm, a branch of the WSD trunk
+            finals["step"] = r["step"]["final"]
+        for arm, final in finals.items():
+            table.setdefault(s.model.d_model, {}).setdefault(arm, {}).setdefault(s.replicate, {})[s.lr] = final
     out = {}
     for d, arms in table.items():
         reps = sorted(next(iter(arms.values())))
@@ -256,8 +272,8 @@ def best_rates(specs: list[ScheduleRunSpec], results: list[dict]) -> dict:
 
 
 def main_specs(settings: dict, corpus_spec: dict, seed: int, tuned: dict) -> list[ScheduleRunSpec]:
-    """The sweep that tests the claims: per replicate and size, cosine to every horizon, the WSD trunk with its
-    branches, and the step schedule to the longest horizon, all at the size's tuned rate (``tuned`` from
+    """The sweep that tests the claims: per replicate and size, cosine to every horizon, and the WSD trunk with its
+    branches, the step schedule to the longest horizon among them, all at the size's tuned rate (``tuned`` from
     :func:`best_rates`). Replicate r's arms share ``derive_seed(seed, "main", "init", r)`` and
     ``derive_seed(seed, "main", "data-order", r)``. Used by chapter 07."""
     hs = horizons(settings)
@@ -268,17 +284,35 @@ def main_specs(settings: dict, corpus_spec: dict, seed: int, tuned: dict) -> lis
             for h in hs:
                 out.append(_spec(settings, corpus_spec, size, "cosine", lr["cosine"], (h,), replicate, "main", seed))
             out.append(_spec(settings, corpus_spec, size, "wsd", lr["wsd"], hs, replicate, "main", seed))
-            out.append(_spec(settings, corpus_spec, size, "step", lr["step"], (hs[-1],), replicate, "main", seed))
     return out
 
 
 def spec_steps(spec: ScheduleRunSpec) -> int:
     """Training steps a run takes: its horizon, or for the WSD trunk the longest horizon plus every branch's
-    cooldown. Used by chapter 07 (the compute it saves) and as the sweep's cost."""
+    cooldown (and, ``with_step``, the step branch after its first drop). Used by chapter 07 (the compute it saves)
+    and as the sweep's cost."""
     if spec.arm != "wsd":
         return spec.horizons[0]
     cool = sum(h - cooldown_start(h, spec.cooldown_fraction) for h in spec.horizons)
-    return max(spec.horizons) + len(spec.shapes) * cool
+    longest = max(spec.horizons)
+    return longest + len(spec.shapes) * cool + (longest - step_start(longest) if spec.with_step else 0)
+
+
+def step_start(horizon: int) -> int:
+    """The step schedule's first drop in a run of ``horizon`` steps (as :func:`scalinglab.schedules.rate` places
+    it): up to there the step schedule is the constant rate. Used by chapter 07."""
+    return int(round(STEP_MILESTONES[0] * horizon))
+
+
+def arm_flops(specs: list[ScheduleRunSpec], results: list[dict]) -> dict:
+    """Training FLOPs (the runs' reported model FLOPs) per arm of :data:`ARMS`: the cosine runs; the WSD trunk with
+    its cooldown branches; the step branches (their steps after the first drop). Used by chapter 07."""
+    out = dict.fromkeys(ARMS, 0.0)
+    for s, r in zip(specs, results):
+        step = r["step"]["model_flops"] if "step" in r else 0.0
+        out[s.arm] += r["model_flops"] - step
+        out["step"] += step
+    return out
 
 
 def run_cost(spec: ScheduleRunSpec) -> float:
@@ -334,8 +368,13 @@ def run_schedule(spec: ScheduleRunSpec) -> dict:
     elif spec.arm == "wsd":
         longest = max(spec.horizons)
         starts = {h: cooldown_start(h, spec.cooldown_fraction) for h in spec.horizons}
+        drop = step_start(longest)
+        if spec.with_step and drop < spec.warmup_steps:
+            raise ValueError(f"the step schedule's first drop (step {drop}) lies inside the warm-up "
+                             f"({spec.warmup_steps} steps): it is not a branch of the constant-rate trunk")
+        snapshots = set(starts.values()) | ({drop} if spec.with_step else set())
         trunk = train(model, spec.train_config(longest, "constant"), batch_fn, lm_loss, eval_fn, device=device,
-                      snapshot_at=sorted(set(starts.values())))
+                      snapshot_at=sorted(snapshots))
         train_s, tokens, wall = trunk.step_time_s, trunk.tokens, trunk.wall_time_s
         branches = {}
         for h in spec.horizons:
@@ -347,6 +386,12 @@ def run_schedule(spec: ScheduleRunSpec) -> dict:
                                             "final": result.final["val_loss"]}
                 train_s, tokens, wall = train_s + result.step_time_s, tokens + result.tokens, wall + result.wall_time_s
         out.update(trunk=rows(trunk), final=trunk.final["val_loss"], branches=branches)
+        if spec.with_step:  # the step schedule to the longest horizon: the trunk up to its first drop, then its own
+            result = train(Transformer(cfg), spec.train_config(longest, "step"), batch_fn, lm_loss, eval_fn,
+                           device=device, resume=trunk.snapshots[drop])
+            out["step"] = {"start": drop, "history": rows(result), "final": result.final["val_loss"],
+                           "model_flops": flops_per_token(cfg, "palm") * result.tokens}
+            train_s, tokens, wall = train_s + result.step_time_s, tokens + result.tokens, wall + result.wall_time_s
     else:
         raise ValueError(f"ScheduleRunSpec.arm must be one of {ARMS}, got {spec.arm!r}")
     out.update(steps_trained=tokens // (spec.batch_size * cfg.context_length), wall_time_s=wall, train_s=train_s,
@@ -365,7 +410,7 @@ CURVE_ARMS = ("cosine", "wsd-sqrt", "wsd-linear", "step", "constant")
 def curves_table(specs: list[ScheduleRunSpec], results: list[dict]):
     """One row per evaluation of every curve of the main sweep: ``replicate``, ``d_model``, ``n_params``,
     ``arm`` (one of :data:`CURVE_ARMS`), ``horizon`` (the run's length in steps), ``peak_lr``, ``step`` and
-    ``val_loss``. A WSD curve is the trunk's rows up to its cooldown's first step followed by the branch's.
+    ``val_loss``. A WSD or step curve is the trunk's rows up to its branch's first step followed by the branch's.
     Used by chapter 07."""
     import pandas as pd
 
@@ -385,6 +430,9 @@ def curves_table(specs: list[ScheduleRunSpec], results: list[dict]):
             h, shape = key.split("-")
             before = [row for row in r["trunk"] if row["step"] <= branch["start"]]
             add(s, r, f"wsd-{shape}", int(h), before + branch["history"])
+        if "step" in r:
+            before = [row for row in r["trunk"] if row["step"] <= r["step"]["start"]]
+            add(s, r, "step", max(s.horizons), before + r["step"]["history"])
     return pd.DataFrame(rows)
 
 
@@ -743,16 +791,30 @@ def simulate(world: ScheduleWorld, settings: dict, seed: int) -> dict:
     draws = {}
 
     def tuning_sweep(specs, round_):
-        out = []
-        for s in specs:
+        # every (size, tuning replicate, arm, rate) in the order of the arms (ARMS) within a size and replicate,
+        # whichever spec trains it (the step arm is a branch of the WSD spec)
+        runs = [(i, arm) for i, s in enumerate(specs) for arm in (s.arm, *(("step",) if s.with_step else ()))]
+        first = {}
+        for i, _ in runs:
+            first.setdefault((specs[i].replicate, specs[i].model.d_model), i)
+        runs.sort(key=lambda run: (first[(specs[run[0]].replicate, specs[run[0]].model.d_model)], ARMS.index(run[1])))
+        finals = {}
+        for i, arm in runs:
+            s = specs[i]
             d = s.model.d_model
             k = round(math.log(s.lr / reference_lr(d)) / math.log(step), 6)
-            key = (d, s.arm, s.replicate, k)
+            key = (d, arm, s.replicate, k)
             if key not in draws:
                 draws[key] = (world.tuning_loss(k - bottoms[d]) + shared[(d, s.replicate)]
                               + world.sigma_tune * rng.standard_normal())
-            final = draws[key]
-            out.append({"branches": {f"{s.horizons[0]}-sqrt": {"final": final}}} if s.arm == "wsd" else {"final": final})
+            finals[(i, arm)] = draws[key]
+        out = []
+        for i, s in enumerate(specs):
+            r = {"final": finals[(i, s.arm)]} if s.arm != "wsd" else {
+                "branches": {f"{s.horizons[0]}-sqrt": {"final": finals[(i, "wsd")]}}}
+            if s.with_step:
+                r["step"] = {"final": finals[(i, "step")]}
+            out.append(r)
         return out
 
     tuning = tune(settings, _SIMULATED_CORPUS, seed, tuning_sweep)[2]
