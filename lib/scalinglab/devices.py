@@ -3,8 +3,8 @@
 - :func:`default_device`: CUDA when present, else the CPU;
 - :func:`configure_threads`: torch threads for this process (``SCALINGLAB_THREADS`` wins);
 - :func:`threads_for`: one thread for tiny per-step work (families of small models);
-- :func:`single_thread_worker`, :func:`cpu_process_pool`, :func:`shared_cpu_process_pool`: worker processes of one thread each,
-  which :func:`scalinglab.runs.sweep` opens for CPU sweeps;
+- :func:`single_thread_worker`, :func:`cpu_process_pool`, :func:`shared_cpu_process_pool`: worker processes of
+  one thread each, which :func:`scalinglab.runs.sweep` opens for CPU sweeps;
 - :func:`matmul_flops_per_s`: the measured fp32 matmul throughput (the denominator of MFU).
 
 Used by: the training loop and the families (``scalinglab.train``, ``scalinglab.families``),

@@ -219,8 +219,8 @@ def sweep(specs: list[Spec], run_fn: RunFn, store: RunStore | None = None, *, re
       address of a running Dask scheduler, whose workers must have ``scalinglab`` installed and share
       the store's folder (``SCALINGLAB_RUN_STORE`` on a shared file system);
     - else ``workers``: ``None`` = one single-thread process per core on a CPU and in-process on a GPU;
-      ``1`` = in this process; ``n > 1`` = a pool of n single-thread processes, opened by the first such sweep and kept open for
-      the next ones (:func:`scalinglab.devices.shared_cpu_process_pool`).
+      ``1`` = in this process; ``n > 1`` = a pool of n single-thread processes, opened by the first such
+      sweep and kept open for the next ones (:func:`scalinglab.devices.shared_cpu_process_pool`).
 
     ``cost(spec)``, if given, estimates a run's cost: the most expensive runs are submitted first so
     that parallel workers finish together.

@@ -116,8 +116,8 @@ class CorpusSpec:
 class ScheduleRunSpec:
     """Everything :func:`run_schedule` reads. ``arm``: ``"cosine"`` or ``"step"`` (one run to ``horizons[0]``)
     or ``"wsd"`` (a constant-rate trunk to the longest of ``horizons``, with a cooldown branch of each shape in
-    ``shapes`` at every horizon, and with ``with_step`` a step-schedule branch to the longest); ``stage``: ``"tune"`` or ``"main"``. The trunk and its branches share the
-    replicate's initialisation (``init_seed``) and data order (``data_seed``) with the replicate's other arms.
+    ``shapes`` at every horizon, and with ``with_step`` a step-schedule branch to the longest); ``stage``:
+    ``"tune"`` or ``"main"``. The trunk and its branches share the replicate's initialisation (``init_seed``) and data order (``data_seed``) with the replicate's other arms.
     Used by chapter 07."""
 
     model: TransformerConfig
@@ -426,13 +426,11 @@ def curves_table(specs: list[ScheduleRunSpec], results: list[dict]):
             add(s, r, s.arm, s.horizons[0], r["history"])
             continue
         add(s, r, "constant", max(s.horizons), r["trunk"])
-        for key, branch in r["branches"].items():
-            h, shape = key.split("-")
+        branches = [(f"wsd-{key.split('-')[1]}", int(key.split("-")[0]), b) for key, b in r["branches"].items()]
+        branches += [("step", max(s.horizons), r["step"])] if "step" in r else []
+        for arm, horizon, branch in branches:
             before = [row for row in r["trunk"] if row["step"] <= branch["start"]]
-            add(s, r, f"wsd-{shape}", int(h), before + branch["history"])
-        if "step" in r:
-            before = [row for row in r["trunk"] if row["step"] <= r["step"]["start"]]
-            add(s, r, "step", max(s.horizons), before + r["step"]["history"])
+            add(s, r, arm, horizon, before + branch["history"])
     return pd.DataFrame(rows)
 
 
