@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKED = sorted(p.name for p in (ROOT / "chapters" / "checks").iterdir() if p.is_dir())
 
 
+def _env_00(seed):
+    from scalinglab.experiments import power_laws as pl
+
+    settings = audit.audit_settings(pl, "ci")
+    n_params, window_losses, _ = pl.simulate(pl.WORLDS["paper"], settings, seed)
+    means = window_losses.mean(axis=(0, 2))
+    return {"power_laws": pl, "n_params": n_params, "window_losses": window_losses,
+            "point": pl.extrapolation_test(n_params, means), "saturating": pl.saturating_extrapolation(n_params, means)}
+
+
 def _env_06(seed):
     from scalinglab.experiments import knowledge_capacity as kc
 
@@ -24,6 +34,36 @@ def _env_06(seed):
     table = kc.simulate(kc.WORLDS["paper"], settings, seed)
     return {"kc": kc, "table": table, "plateau": kc.plateau_table(table),
             "measured": kc.analyse(table, settings, seed)}
+
+
+def _env_01(seed):
+    from scalinglab.experiments import emergence as em
+
+    settings = audit.audit_settings(em, "ci")
+    data = em.simulate(em.WORLDS["paper"], settings, seed)
+    mean = lambda rows: np.mean(rows, axis=(0, 1))  # noqa: E731 — (replicates, problems, sizes) -> (sizes,)
+    by_size = pd.DataFrame({"N": data.N, "exact_match": mean(data.em), "edit_similarity": mean(data.similarity),
+                            "sequence_prob": mean(data.sequence_prob), "token_log_loss": mean(data.loss)})
+    return {"em": em, "settings": settings, "N": np.asarray(data.N, float), "by_size": by_size}
+
+
+def _env_02(seed):
+    from scalinglab.experiments import inverse_scaling as inv
+
+    settings = audit.audit_settings(inv, "ci")
+    observed = inv.simulate(inv.WORLDS["paper"], settings, seed)
+    shares = sorted(observed["imitation"]["share"].unique())
+    return {"inverse_scaling": inv, "items": observed["items"], "imitation": observed["imitation"],
+            "R_mid": inv.middle_dose(settings), "top_share": inv.TOP_SHARE,
+            "imitator": inv.imitation_loss_bounds(shares)}
+
+
+def _env_03(seed):
+    from scalinglab.experiments import data_pruning as dp
+
+    settings = audit.audit_settings(dp, "ci")
+    nets = dp.simulate(dp.WORLDS["paper"], settings, seed)["nets"]
+    return {"dp": dp, "nets": nets, "budgets": dp.budget_comparison(nets)}
 
 
 def _env_04(seed):
@@ -50,7 +90,7 @@ def _env_07(seed):
     return {"ls": ls, "settings": settings, "curves": observed["curves"], "finals": ls.finals_table(observed["curves"])}
 
 
-ENVS = {"04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06,
+ENVS = {"00_power_laws": _env_00, "01_emergence": _env_01, "02_inverse_scaling": _env_02, "03_data_pruning": _env_03, "04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06,
         "07_lr_schedules": _env_07}
 
 
