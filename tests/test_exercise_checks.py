@@ -27,15 +27,6 @@ def _env_00(seed):
             "point": pl.extrapolation_test(n_params, means), "saturating": pl.saturating_extrapolation(n_params, means)}
 
 
-def _env_06(seed):
-    from scalinglab.experiments import knowledge_capacity as kc
-
-    settings = audit.audit_settings(kc, "ci")
-    table = kc.simulate(kc.WORLDS["paper"], settings, seed)
-    return {"kc": kc, "table": table, "plateau": kc.plateau_table(table),
-            "measured": kc.analyse(table, settings, seed)}
-
-
 def _env_01(seed):
     from scalinglab.experiments import emergence as em
 
@@ -82,6 +73,15 @@ def _env_05(seed):
     return {"co": co, "table": table, "a2": co.analyse_grid(table, settings, seed).approach2}
 
 
+def _env_06(seed):
+    from scalinglab.experiments import knowledge_capacity as kc
+
+    settings = audit.audit_settings(kc, "ci")
+    table = kc.simulate(kc.WORLDS["paper"], settings, seed)
+    return {"kc": kc, "table": table, "plateau": kc.plateau_table(table),
+            "measured": kc.analyse(table, settings, seed)}
+
+
 def _env_07(seed):
     from scalinglab.experiments import lr_schedules as ls
 
@@ -90,7 +90,8 @@ def _env_07(seed):
     return {"ls": ls, "settings": settings, "curves": observed["curves"], "finals": ls.finals_table(observed["curves"])}
 
 
-ENVS = {"00_power_laws": _env_00, "01_emergence": _env_01, "02_inverse_scaling": _env_02, "03_data_pruning": _env_03, "04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06,
+ENVS = {"00_power_laws": _env_00, "01_emergence": _env_01, "02_inverse_scaling": _env_02, "03_data_pruning": _env_03,
+        "04_critical_batch": _env_04, "05_compute_optimal": _env_05, "06_knowledge_capacity": _env_06,
         "07_lr_schedules": _env_07}
 
 

@@ -248,7 +248,7 @@ def best_rates(specs: list[ScheduleRunSpec], results: list[dict]) -> dict:
     as long. Used by chapter 07."""
     table: dict = {}
     for s, r in zip(specs, results):
-        finals = {s.arm: r["final"]} if s.arm != "wsd" else {"wsd": r["branches"][f"{s.horizons[0]}-sqrt"]["final"]}
+        finals = {s.arm: r["final"] if s.arm != "wsd" else r["branches"][f"{s.horizons[0]}-sqrt"]["final"]}
         if "step" in r:  # the step arm, a branch of the WSD trunk
             finals["step"] = r["step"]["final"]
         for arm, final in finals.items():
